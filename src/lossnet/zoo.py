@@ -1,0 +1,105 @@
+"""The loss-network zoo: which torchvision architectures exist and where their layers are.
+
+An architecture is a torchvision classification builder plus the module paths of its four extraction
+layers, labelled E (early), S (semi-early), M (mid) and L (late) as in Table II of Pihlgren et al.
+Adding an architecture is one call to :func:`register_architecture` (or one config entry, which the
+workflow turns into that call).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import torchvision
+
+LAYER_LABELS = ("E", "S", "M", "L")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A torchvision builder and the module paths of its E/S/M/L extraction layers."""
+
+    name: str
+    layers: Mapping[str, str]
+    # Keyword arguments that make the randomly initialised model match what the ImageNet weights were
+    # trained with (GoogLeNet and Inception v3 rescale their input inside forward).
+    build_kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def module_path(self, layer: str) -> str:
+        """Translate a layer label (E/S/M/L) to a module path; module paths pass through."""
+        return self.layers.get(layer, layer)
+
+
+_GOOGLE_KWARGS = {"transform_input": True, "aux_logits": False, "init_weights": True}
+_RESNET = {"E": "relu", "S": "layer1", "M": "layer2", "L": "layer4"}
+_EFFICIENTNET = {"E": "features.0", "S": "features.1", "M": "features.4", "L": "features.7"}
+
+ARCHITECTURES: dict[str, Architecture] = {}
+
+
+def register_architecture(
+    name: str, layers: Mapping[str, str], build_kwargs: Mapping[str, Any] | None = None
+) -> Architecture:
+    """Add (or redefine) an architecture: ``name`` must be a torchvision classification builder."""
+    if name not in torchvision.models.list_models(module=torchvision.models):
+        raise ValueError(
+            f"cannot register architecture {name!r}: torchvision has no classification model of that "
+            f"name (see torchvision.models.list_models(module=torchvision.models))"
+        )
+    missing = [label for label in LAYER_LABELS if label not in layers]
+    if missing:
+        raise ValueError(f"architecture {name!r} must name a module for each of the layers {missing}")
+    arch = Architecture(name, dict(layers), dict(build_kwargs or {}))
+    ARCHITECTURES[name] = arch
+    return arch
+
+
+for _name, _layers in {
+    "alexnet": ("features.1", "features.4", "features.7", "features.11"),
+    "vgg11": ("features.1", "features.4", "features.9", "features.19"),
+    "vgg16": ("features.3", "features.8", "features.15", "features.29"),
+    "vgg16_bn": ("features.5", "features.12", "features.22", "features.42"),
+    "vgg19": ("features.3", "features.8", "features.17", "features.35"),
+    "resnet18": tuple(_RESNET.values()),
+    "resnet50": tuple(_RESNET.values()),
+    "resnext50_32x4d": tuple(_RESNET.values()),
+    "googlenet": ("conv1", "inception3a", "inception4a", "inception5b"),
+    "inception_v3": ("Conv2d_2b_3x3", "Mixed_5b", "Mixed_5d", "Mixed_6e"),
+    "efficientnet_b0": tuple(_EFFICIENTNET.values()),
+    "efficientnet_b7": tuple(_EFFICIENTNET.values()),
+    "densenet121": ("features.relu0", "features.denseblock1", "features.denseblock2", "features.denseblock4"),
+    "squeezenet1_1": ("features.1", "features.3", "features.7", "features.12"),
+}.items():
+    register_architecture(
+        _name,
+        dict(zip(LAYER_LABELS, _layers)),
+        _GOOGLE_KWARGS if _name in ("googlenet", "inception_v3") else None,
+    )
+
+PAPER_ARCHITECTURES = tuple(ARCHITECTURES)
+
+
+def get_architecture(name: str) -> Architecture:
+    """Look an architecture up by name, with the list of valid names in the error."""
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown architecture {name!r}; known: {', '.join(sorted(ARCHITECTURES))}. "
+            "Add another torchvision classifier with lossnet.register_architecture(name, layers) or "
+            "an entry {name: ..., layers: {E: ..., S: ..., M: ..., L: ...}} under `architectures` in the config."
+        ) from None
+
+
+def register_from_config(entries: list[str | Mapping[str, Any]]) -> list[str]:
+    """Register the config's architecture entries (a name, or ``{name, layers}``); return the names."""
+    names = []
+    for entry in entries:
+        if isinstance(entry, str):
+            get_architecture(entry)
+            names.append(entry)
+        else:
+            register_architecture(entry["name"], entry["layers"], entry.get("build_kwargs"))
+            names.append(entry["name"])
+    return names
