@@ -54,13 +54,16 @@ def build_model(arch: str, weights: str | os.PathLike = "imagenet", seed: int = 
         for key, value in state_dict.items()
         if not key.startswith(_AUXILIARY_PREFIXES)
     }
-    missing, unexpected = model.load_state_dict(state_dict, strict=False)
-    if missing or unexpected:
+    expected = model.state_dict()
+    missing = [key for key in expected if key not in state_dict]
+    unexpected = [key for key in state_dict if key not in expected]
+    misshapen = [key for key in expected if key in state_dict and state_dict[key].shape != expected[key].shape]
+    if missing or unexpected or misshapen:
         raise ValueError(
-            f"weights {source} do not fit torchvision's {arch}: "
-            f"missing keys {missing[:5]}{'...' if len(missing) > 5 else ''}, "
-            f"unexpected keys {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}"
+            f"weights {source} do not fit torchvision's {arch}: missing keys {missing[:5]}, "
+            f"unexpected keys {unexpected[:5]}, keys of another shape {misshapen[:5]}"
         )
+    model.load_state_dict(state_dict)
     return model.eval()
 
 

@@ -1,0 +1,26 @@
+"""Glue for the Snakemake ``script:`` entry points: logging to the rule's log file and config-defined archs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from .zoo import ARCHITECTURES, register_architecture
+
+
+def start(snakemake: Any) -> None:
+    """Send logging, warnings and progress bars (stderr) to the rule's ``log:`` file."""
+    if snakemake.log:
+        sys.stderr = open(snakemake.log[0], "a", buffering=1)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    logging.captureWarnings(True)
+    logging.getLogger("lossnet").info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
+
+
+def ensure_architecture(name: str, layers: dict[str, str], build_kwargs: dict | None = None) -> None:
+    """Register a config-defined architecture in this job's process (built-ins are already there)."""
+    if name not in ARCHITECTURES or dict(ARCHITECTURES[name].layers) != dict(layers):
+        register_architecture(name, layers, build_kwargs)

@@ -1,0 +1,140 @@
+"""LossNetwork: the 56 loss networks, layer naming, weights and freezing."""
+
+import pytest
+import torch
+
+import lossnet
+from lossnet.weights import WeightsUnavailableError, build_model
+
+# (channels, side at 64x64 input, side at 224x224 input) of each extraction layer, from the architectures.
+EXPECTED = {
+    "alexnet": {"E": (64, 15, 55), "S": (192, 7, 27), "M": (384, 3, 13), "L": (256, 3, 13)},
+    "vgg11": {"E": (64, 64, 224), "S": (128, 32, 112), "M": (256, 16, 56), "L": (512, 4, 14)},
+    "vgg16": {"E": (64, 64, 224), "S": (128, 32, 112), "M": (256, 16, 56), "L": (512, 4, 14)},
+    "vgg16_bn": {"E": (64, 64, 224), "S": (128, 32, 112), "M": (256, 16, 56), "L": (512, 4, 14)},
+    "vgg19": {"E": (64, 64, 224), "S": (128, 32, 112), "M": (256, 16, 56), "L": (512, 4, 14)},
+    "resnet18": {"E": (64, 32, 112), "S": (64, 16, 56), "M": (128, 8, 28), "L": (512, 2, 7)},
+    "resnet50": {"E": (64, 32, 112), "S": (256, 16, 56), "M": (512, 8, 28), "L": (2048, 2, 7)},
+    "resnext50_32x4d": {"E": (64, 32, 112), "S": (256, 16, 56), "M": (512, 8, 28), "L": (2048, 2, 7)},
+    "googlenet": {"E": (64, 32, 112), "S": (256, 8, 28), "M": (512, 4, 14), "L": (1024, 2, 7)},
+    "inception_v3": {"E": (64, 29, 109), "S": (256, 5, 25), "M": (288, 5, 25), "L": (768, 2, 12)},
+    "efficientnet_b0": {"E": (32, 32, 112), "S": (16, 32, 112), "M": (80, 4, 14), "L": (320, 2, 7)},
+    "efficientnet_b7": {"E": (64, 32, 112), "S": (32, 32, 112), "M": (160, 4, 14), "L": (640, 2, 7)},
+    "densenet121": {"E": (64, 32, 112), "S": (256, 16, 56), "M": (512, 8, 28), "L": (1024, 2, 7)},
+    "squeezenet1_1": {"E": (64, 31, 111), "S": (128, 15, 55), "M": (256, 7, 27), "L": (512, 3, 13)},
+}
+
+
+def test_zoo_is_the_papers_14_architectures():
+    assert set(EXPECTED) == set(lossnet.zoo.PAPER_ARCHITECTURES)
+
+
+@pytest.mark.parametrize("arch", sorted(EXPECTED))
+def test_shapes_of_all_56_loss_networks(arch):
+    net = lossnet.LossNetwork(arch, weights="random")
+    with torch.no_grad():
+        small, large = net(torch.rand(2, 3, 64, 64)), net(torch.rand(1, 3, 224, 224))
+    for label, (channels, side_64, side_224) in EXPECTED[arch].items():
+        assert tuple(small[label].shape) == (2, channels, side_64, side_64), label
+        assert tuple(large[label].shape) == (1, channels, side_224, side_224), label
+
+
+def test_labels_and_module_paths_give_the_same_features():
+    net = lossnet.LossNetwork("vgg16", layers=["M", "features.15", "features.22"], weights="random")
+    out = net(torch.rand(1, 3, 64, 64))
+    assert list(out) == ["M", "features.15", "features.22"]
+    assert torch.equal(out["M"], out["features.15"])
+    assert out["features.22"].shape[1] == 512
+
+
+def test_container_module_of_resnet_is_a_valid_layer():
+    out = lossnet.LossNetwork("resnet18", layers=["layer3"], weights="random")(torch.rand(1, 3, 64, 64))
+    assert out["layer3"].shape == (1, 256, 4, 4)
+
+
+def test_unknown_architecture_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown architecture 'vgg17'.*vgg16"):
+        lossnet.LossNetwork("vgg17", weights="random")
+
+
+def test_unknown_layer_lists_valid_module_names():
+    with pytest.raises(ValueError, match=r"unknown layer\(s\) \['features.99'\].*features.1"):
+        lossnet.LossNetwork("vgg11", layers=["features.99"], weights="random")
+
+
+def test_random_weights_are_seeded():
+    x = torch.rand(1, 3, 64, 64)
+    a = lossnet.LossNetwork("alexnet", layers="M", weights="random", seed=3)(x)["M"]
+    b = lossnet.LossNetwork("alexnet", layers="M", weights="random", seed=3)(x)["M"]
+    c = lossnet.LossNetwork("alexnet", layers="M", weights="random", seed=4)(x)["M"]
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_frozen_eval_mode_and_gradients_flow_to_input():
+    net = lossnet.LossNetwork("resnet18", layers="S", weights="random")
+    parent = torch.nn.ModuleList([torch.nn.Conv2d(3, 3, 1), net]).train()
+    assert parent[0].training and not net.extractor.training
+    bn = net.extractor.get_submodule("bn1")
+    before = bn.running_mean.clone()
+    x = torch.rand(2, 3, 64, 64, requires_grad=True)
+    net(x)["S"].sum().backward()
+    assert torch.equal(bn.running_mean, before)  # BatchNorm statistics untouched
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert all(p.grad is None and not p.requires_grad for p in net.parameters())
+
+
+def test_input_is_not_modified_in_place():
+    x = torch.rand(1, 3, 32, 32)
+    copy = x.clone()
+    lossnet.LossNetwork("alexnet", layers="E", weights="random")(x)
+    assert torch.equal(x, copy)
+
+
+def test_state_dict_file_round_trip(tmp_path):
+    model = build_model("squeezenet1_1", "random", seed=7)
+    torch.save(model.state_dict(), tmp_path / "weights.pth")
+    x = torch.rand(1, 3, 64, 64)
+    from_file = lossnet.LossNetwork("squeezenet1_1", layers="M", weights=tmp_path / "weights.pth")(x)["M"]
+    seeded = lossnet.LossNetwork("squeezenet1_1", layers="M", weights="random", seed=7)(x)["M"]
+    assert torch.equal(from_file, seeded)
+
+
+def test_state_dict_of_another_architecture_is_refused(tmp_path):
+    torch.save(build_model("alexnet", "random").state_dict(), tmp_path / "alexnet.pth")
+    with pytest.raises(ValueError, match="do not fit torchvision's squeezenet1_1"):
+        lossnet.LossNetwork("squeezenet1_1", weights=tmp_path / "alexnet.pth")
+
+
+def test_pickled_module_is_not_loaded(tmp_path):
+    torch.save(build_model("alexnet", "random"), tmp_path / "module.pth")  # a whole module, not a state_dict
+    with pytest.raises(ValueError, match="module.pth"):
+        lossnet.LossNetwork("alexnet", weights=tmp_path / "module.pth")
+
+
+def test_imagenet_weights_come_from_the_torch_hub_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    from lossnet.weights import imagenet_cache_path
+
+    path = imagenet_cache_path("squeezenet1_1")
+    path.parent.mkdir(parents=True)
+    torch.save(build_model("squeezenet1_1", "random", seed=5).state_dict(), path)
+    x = torch.rand(1, 3, 64, 64)
+    cached = lossnet.LossNetwork("squeezenet1_1", layers="L", weights="imagenet")(x)["L"]
+    assert torch.equal(cached, lossnet.LossNetwork("squeezenet1_1", layers="L", weights="random", seed=5)(x)["L"])
+
+
+def test_missing_imagenet_weights_offline_say_where_they_were_looked_for(tmp_path, monkeypatch):
+    import urllib.error
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(WeightsUnavailableError) as error:
+        lossnet.LossNetwork("alexnet", weights="imagenet")
+    message = str(error.value)
+    assert str(tmp_path / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth") in message
+    assert "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth" in message
+    assert "state_dict" in message
