@@ -53,7 +53,11 @@ def best_layers(scores: pd.DataFrame) -> pd.DataFrame:
     """Per (weights, benchmark, metric, arch): the best extraction layer and its value (Table IV)."""
     rows = headline(scores).copy()
     rows["oriented"] = rows["value"].where(rows["higher_is_better"], -rows["value"])
-    rows = rows.dropna(subset=["oriented"]).sort_values("layer", kind="stable")
+    # On a tie the earlier layer wins (E before S, M, L), as the cheaper loss network.
+    order = {label: i for i, label in enumerate("ESML")}
+    rows = rows.dropna(subset=["oriented"]).sort_values(
+        "layer", kind="stable", key=lambda layers: layers.map(lambda layer: order.get(layer, len(order)))
+    )
     best = rows.loc[rows.groupby(["weights", "benchmark", "metric", "arch"], sort=False)["oriented"].idxmax()]
     return best.drop(columns="oriented").sort_values(["weights", "benchmark", "metric", "arch"]).reset_index(drop=True)
 
