@@ -1,6 +1,7 @@
 # lossnet: evaluate deep perceptual loss networks (architecture x extraction layer x weights).
 #   snakemake --cores 8 results/tables/rankings.csv                          the paper's study
-#   snakemake --cores 2 --configfile demo.yaml results/tables/rankings.csv   offline demo on a CPU
+#   snakemake --cores 2 results/tables/rankings.csv --configfile demo.yaml   offline demo on a CPU
+# (--configfile takes several files: name the target before it)
 from snakemake.utils import min_version, validate
 
 min_version("8.0")
