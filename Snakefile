@@ -18,10 +18,12 @@ include: "rules/data.smk"
 include: "rules/attributes.smk"
 include: "rules/similarity.smk"
 include: "rules/analysis.smk"
+include: "rules/report.smk"
 
 
 rule all:
     input:
         "results/tables/rankings.csv",
         expand("results/attributes/{arch}.csv", arch=ARCHS),
+        ["results/tables/sensitivity.csv", "results/tables/distances.csv"] if "similarity" in config["benchmarks"] else [],
     default_target: True

@@ -61,4 +61,7 @@ def score_files(wildcards=None):
         files += expand(
             "results/scores/similarity/{weights}/{arch}/{layer}.csv", weights=WEIGHTS, arch=ARCHS, layer=LAYERS + ["all"]
         )
+        files += expand(
+            "results/scores/similarity/none/{distance}.csv", distance=config["similarity"]["pixel_distances"]
+        )
     return files

@@ -29,6 +29,8 @@ rule similarity_score:
         rules.similarity_cache.output,
     output:
         "results/scores/similarity/{weights}/{arch}/{layer}.csv",
+    params:
+        distances=SIMILARITY["distances"],
     log:
         "logs/similarity/score/{weights}/{arch}/{layer}.log",
     script:
@@ -42,7 +44,40 @@ rule similarity_score_all_layers:
         "results/scores/similarity/{weights}/{arch}/all.csv",
     params:
         layers=LAYERS,
+        distances=SIMILARITY["distances"],
     log:
         "logs/similarity/score/{weights}/{arch}/all.log",
     script:
         "../scripts/similarity_score.py"
+
+
+rule similarity_pixel:
+    input:
+        "data/prepared/bapps.h5",
+    output:
+        "results/scores/similarity/none/{distance}.csv",
+    wildcard_constraints:
+        distance="l2|ssim|mmdpp",
+    params:
+        seed=config["seed"],
+        device=config["device"],
+    resources:
+        gpu=1,
+    log:
+        "logs/similarity/pixel/{distance}.log",
+    script:
+        "../scripts/similarity_pixel.py"
+
+
+rule similarity_tables:
+    input:
+        caches=expand("results/cache/similarity/{weights}/{arch}.h5", weights=WEIGHTS, arch=ARCHS),
+        scores="results/tables/scores.csv",
+    output:
+        sensitivity="results/tables/sensitivity.csv",
+        distances="results/tables/distances.csv",
+    log:
+        "logs/similarity/tables.log",
+    localrule: True
+    script:
+        "../scripts/similarity_tables.py"

@@ -76,3 +76,16 @@ def test_tied_layers_pick_the_earlier_one():
     tied = pd.DataFrame({"benchmark": "b", "metric": "m", "arch": "A", "layer": ["L", "S", "M"], "weights": "w",
                          "value": 0.5, "higher_is_better": True})
     assert best_layers(tied).layer.item() == "S"
+
+
+def test_reference_rows_join_every_variant_and_other_distances_are_not_ranked(scores):
+    extra = pd.DataFrame({
+        "benchmark": "similarity", "metric": ["2afc", "jnd", "2afc"], "arch": ["mmdpp", "mmdpp", "A"],
+        "layer": ["-", "-", "E"], "weights": ["none", "none", "imagenet"], "value": [0.9, 0.9, 0.99],
+        "higher_is_better": True, "subset": "", "distance": ["mmdpp", "mmdpp", "gram"],
+    })
+    table = rank(pd.concat([scores, extra], ignore_index=True)).set_index(["weights", "arch"])
+    assert table.loc[("imagenet", "mmdpp"), "similarity"] == 1.0  # best on both metrics
+    assert table.loc[("random", "mmdpp"), "similarity"] == 1.0
+    # A's gram row (0.99) is not ranked: A keeps 2afc rank 2.5 (0.7 tied with C, behind mmdpp) and jnd 3
+    assert table.loc[("imagenet", "A"), "similarity"] == (2.5 + 3) / 2

@@ -3,7 +3,10 @@
 Scores schema: one row per score with the columns :data:`SCORE_COLUMNS`, plus optional extras. Rows with a
 non-empty ``subset`` are breakdowns of a headline metric (2AFC per BAPPS subset) and are not ranked; rows with
 ``layer == "all"`` (summed distances over all layers) are reported but not ranked either, since the paper
-ranks architectures by their best single extraction layer.
+ranks architectures by their best single extraction layer. Where a ``distance`` column says how features were
+compared, only the primary distance (the paper's: lpips) is ranked; the others are compared in their own table.
+Reference rows (``weights == "none"``: network-free distances and baselines such as pixel MSE) are ranked beside
+the architectures of every weights variant.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import pandas as pd
 
 SCORE_COLUMNS = ["benchmark", "metric", "arch", "layer", "weights", "value", "higher_is_better"]
 BENCHMARK_ORDER = ["similarity", "superres", "delineation", "autoencoding"]
+REFERENCE_WEIGHTS = "none"
+PRIMARY_DISTANCE = "lpips"
 
 
 def read_scores(paths: Iterable[Path | str]) -> pd.DataFrame:
@@ -41,17 +46,29 @@ def _as_bool(value) -> bool:
     return bool(value)
 
 
+def _column(scores: pd.DataFrame, name: str) -> pd.Series:
+    return scores[name].fillna("").astype(str) if name in scores else pd.Series("", index=scores.index)
+
+
 def headline(scores: pd.DataFrame) -> pd.DataFrame:
-    """The rows that take part in rankings: no subset breakdowns, no all-layer sums."""
-    keep = scores["layer"].astype(str) != "all"
-    if "subset" in scores:
-        keep &= scores["subset"].fillna("").astype(str) == ""
+    """The rows that take part in rankings: no subset breakdowns, no all-layer sums, the primary distance."""
+    keep = (scores["layer"].astype(str) != "all") & (_column(scores, "subset") == "")
+    distance = _column(scores, "distance")
+    keep &= distance.isin(["", PRIMARY_DISTANCE]) | (scores["weights"] == REFERENCE_WEIGHTS)
     return scores[keep]
+
+
+def with_references(scores: pd.DataFrame) -> pd.DataFrame:
+    """Copy reference rows (weights "none") into every weights variant, so each variant ranks them too."""
+    references = scores[scores["weights"] == REFERENCE_WEIGHTS]
+    variants = [w for w in scores["weights"].unique() if w != REFERENCE_WEIGHTS] or [REFERENCE_WEIGHTS]
+    own = scores[scores["weights"] != REFERENCE_WEIGHTS]
+    return pd.concat([own] + [references.assign(weights=variant) for variant in variants], ignore_index=True)
 
 
 def best_layers(scores: pd.DataFrame) -> pd.DataFrame:
     """Per (weights, benchmark, metric, arch): the best extraction layer and its value (Table IV)."""
-    rows = headline(scores).copy()
+    rows = with_references(headline(scores))
     rows["oriented"] = rows["value"].where(rows["higher_is_better"], -rows["value"])
     # On a tie the earlier layer wins (E before S, M, L), as the cheaper loss network.
     order = {label: i for i, label in enumerate("ESML")}

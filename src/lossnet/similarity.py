@@ -153,6 +153,30 @@ def _provenance(arch, weights, network, distances, precision, channels_last, com
     }
 
 
+SCORE_ORDER = ["benchmark", "metric", "arch", "layer", "weights", "value", "higher_is_better", "subset", "distance", "n", "seed"]
+
+
+def _tidy(rows: list[dict], **columns) -> pd.DataFrame:
+    """Per-subset rows plus their means over subsets (empty ``subset``: the headline the rankings use)."""
+    table = pd.DataFrame(rows)
+    means = table.groupby("metric", sort=False, as_index=False).agg(value=("value", "mean"), n=("n", "sum"))
+    table = pd.concat([means.assign(subset=""), table], ignore_index=True)
+    return table.assign(benchmark="similarity", higher_is_better=True, **columns)[SCORE_ORDER]
+
+
+def _score_splits(judgements: h5py.Group, distances_of) -> list[dict]:
+    rows = []
+    for split, judgement in (("2afc", "judge"), ("jnd", "same")):
+        for subset in judgements[split] if split in judgements else []:
+            truth = judgements[f"{split}/{subset}/{judgement}"][:]
+            if split == "2afc":
+                value = score_2afc(distances_of(split, subset, "d0"), distances_of(split, subset, "d1"), truth)
+            else:
+                value = score_jnd(distances_of(split, subset, "d"), truth)
+            rows.append({"metric": split, "subset": subset, "value": value, "n": len(truth)})
+    return rows
+
+
 def score(cache_path: Path, layers: Sequence[str] | str, distance_name: str = "lpips") -> pd.DataFrame:
     """Score one layer, or the sum of distances over several layers, from a cache written by compute_distances.
 
@@ -160,7 +184,6 @@ def score(cache_path: Path, layers: Sequence[str] | str, distance_name: str = "l
     empty ``subset`` (the headline numbers the rankings use).
     """
     layer_list = [layers] if isinstance(layers, str) else list(layers)
-    rows = []
     with h5py.File(cache_path, "r") as cache:
         available = list(cache[distance_name]) if distance_name in cache else []
         missing = [layer for layer in layer_list if layer not in available]
@@ -171,25 +194,34 @@ def score(cache_path: Path, layers: Sequence[str] | str, distance_name: str = "l
             return sum(cache[f"{distance_name}/{layer}/{split}/{subset}/{pair}"][:].astype(np.float64)
                        for layer in layer_list)
 
+        rows = _score_splits(cache["judgements"], summed)
         attrs = dict(cache.attrs)
-        for split, judgement in (("2afc", "judge"), ("jnd", "same")):
-            for subset in cache[f"judgements/{split}"] if f"judgements/{split}" in cache else []:
-                truth = cache[f"judgements/{split}/{subset}/{judgement}"][:]
-                if split == "2afc":
-                    value = score_2afc(summed(split, subset, "d0"), summed(split, subset, "d1"), truth)
-                else:
-                    value = score_jnd(summed(split, subset, "d"), truth)
-                rows.append({"metric": split, "subset": subset, "value": value, "n": len(truth)})
-    table = pd.DataFrame(rows)
-    headline = table.groupby("metric", sort=False, as_index=False).agg(value=("value", "mean"), n=("n", "sum"))
-    table = pd.concat([headline.assign(subset=""), table], ignore_index=True)
     layer_name = layer_list[0] if len(layer_list) == 1 else ALL_LAYERS
-    return table.assign(
-        benchmark="similarity",
-        arch=attrs["arch"],
-        layer=layer_name,
-        weights=attrs["weights"],
-        higher_is_better=True,
-        distance=distance_name,
-        seed=attrs["seed"],
-    )[["benchmark", "metric", "arch", "layer", "weights", "value", "higher_is_better", "subset", "distance", "n", "seed"]]
+    return _tidy(rows, arch=attrs["arch"], layer=layer_name, weights=attrs["weights"], distance=distance_name,
+                 seed=attrs["seed"])
+
+
+def score_pixel_distance(prepared: Path, name: str, seed: int = 0, batch_size: int = 256,
+                         device: str = "auto", progress: bool = True) -> pd.DataFrame:
+    """Network-free reference rows: 2AFC and JND of a pixel-space distance (l2, ssim, mmdpp) on prepared BAPPS."""
+    from .pixel_distances import pixel_distance
+
+    target = resolve_device(device)
+    function = pixel_distance(name, seed=seed)
+    if isinstance(function, torch.nn.Module):
+        function = function.to(target)
+    computed: dict[tuple[str, str, str], np.ndarray] = {}
+    with torch.inference_mode(), h5py.File(prepared, "r") as source:
+        for split, (image_dirs, _) in SPLITS.items():
+            for subset, group in source.get(split, {}).items():
+                comparisons = {"d0": (0, 1), "d1": (0, 2)} if split == "2afc" else {"d": (0, 1)}
+                for pair, (a, b) in comparisons.items():
+                    values = []
+                    for start in tqdm(range(0, len(group[image_dirs[0]]), batch_size), disable=not progress,
+                                      desc=f"{name} {split}/{subset} {pair}"):
+                        x, y = (torch.from_numpy(group[image_dirs[i]][start:start + batch_size]).to(target)
+                                .permute(0, 3, 1, 2).float() / 255.0 for i in (a, b))
+                        values.append(function(x, y).double().cpu().numpy())
+                    computed[split, subset, pair] = np.concatenate(values)
+        rows = _score_splits(source, lambda split, subset, pair: computed[split, subset, pair])
+    return _tidy(rows, arch=name, layer="-", weights="none", distance=name, seed=seed)
