@@ -137,3 +137,19 @@ def test_score_unknown_layer_is_named(tmp_path):
     cache = similarity.compute_distances("alexnet", "random", prepared, tmp_path / "c.h5", layers=["E"], progress=False)
     with pytest.raises(KeyError, match="no lpips distances for layers \\['L'\\]"):
         similarity.score(cache, "L")
+
+
+def test_distortion_sensitivity_on_a_hand_made_cache(tmp_path):
+    from lossnet.sensitivity import distortion_sensitivity
+
+    with h5py.File(tmp_path / "c.h5", "w") as cache:
+        cache.attrs.update({"arch": "toy", "weights": "random"})
+        cache["judgements/2afc/traditional/judge"] = np.array([1.0, 0.0, 0.6, 1.0])
+        cache["lpips/E/2afc/traditional/d0"] = np.array([3.0, 1.0, 9.0, 1.0])
+        cache["lpips/E/2afc/traditional/d1"] = np.array([1.0, 2.0, 0.0, 3.0])
+    row = distortion_sensitivity([tmp_path / "c.h5"]).iloc[0]
+    # unanimous triplets 0, 1, 3: margins (rejected - chosen) = 3-1, 2-1, 1-3
+    assert row.n_unanimous == 3
+    assert row.mean_margin == pytest.approx((2 + 1 - 2) / 3)
+    assert row.relative_margin == pytest.approx((2 / 2 + 1 / 1.5 - 2 / 2) / 3)
+    assert row.agreement == pytest.approx(2 / 3)
