@@ -100,3 +100,42 @@ def test_offline_demo_produces_rankings(workdir):
     assert len(scores[(scores.subset == "") & (scores.layer != "all")]) == 3 * 4 * 2  # arch x layer x {2afc, jnd}
     assert scores.value.between(0, 1).all()
     assert (workdir / "logs/similarity/cache/random/alexnet.log").read_text()
+
+
+@pytest.fixture
+def archive_server(tmp_path_factory):
+    """A loopback HTTP server serving generated BAPPS archives (the "remote")."""
+    import functools
+    import http.server
+    import threading
+
+    from lossnet.demo import make_bapps, write_bapps_archives
+
+    folder = tmp_path_factory.mktemp("remote")
+    archives = write_bapps_archives(make_bapps(folder / "bapps", n_2afc=3, n_jnd=3), folder / "served")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder / "served"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", archives
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def test_download_extract_prepare_from_a_loopback_remote(workdir, archive_server):
+    import hashlib
+
+    import h5py
+
+    url, archives = archive_server
+    digest = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in archives.items()}
+    (workdir / "remote.yaml").write_text(
+        "similarity:\n  archives:\n"
+        f"    twoafc_val: {{url: '{url}/twoafc_val.tar.gz', sha256: '{digest['twoafc_val']}'}}\n"
+        f"    jnd: {{url: '{url}/jnd.tar.gz', sha256: '{digest['jnd']}'}}\n"
+    )
+    result = snakemake(workdir, "--cores", "2", "data/prepared/bapps.h5", "--configfile", "remote.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with h5py.File(workdir / "data/prepared/bapps.h5") as h5:
+        assert sorted(h5["2afc"]) == sorted(["traditional", "cnn", "superres", "deblur", "color", "frameinterp"])
+        assert h5["jnd/cnn/p0"].shape == (3, 64, 64, 3)
