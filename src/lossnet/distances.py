@@ -48,9 +48,56 @@ def mse(z: torch.Tensor, z0: torch.Tensor) -> torch.Tensor:
     return (diff * diff).flatten(1).mean(dim=1)
 
 
+def meanpool(z: torch.Tensor, z0: torch.Tensor, eps: float = EPS) -> torch.Tensor:
+    """Mean-pool distance (Kumar et al. 2022, "Do better ImageNet classifiers assess perceptual similarity
+    better?", section 8.1 "Mean Pool").
+
+    The *unnormalised* features are averaged over space, the resulting global vectors are unit-normalised over
+    channels and compared by squared L2::
+
+        m_c = mean_hw z_chw,   mhat = m / (||m||_2 + 1e-10),   d = sum_c (mhat_c - mhat0_c)^2
+
+    (so ``0 <= d <= 4``). Unlike :func:`lpips` there is no pixel-to-pixel correspondence: the distance
+    compares global representations, which tolerates shifts and warps.
+    """
+    m, m0 = z.mean(dim=(2, 3)), z0.mean(dim=(2, 3))
+    m = m / (torch.sqrt(torch.sum(m * m, dim=1, keepdim=True)) + eps)
+    m0 = m0 / (torch.sqrt(torch.sum(m0 * m0, dim=1, keepdim=True)) + eps)
+    diff = m - m0
+    return (diff * diff).sum(dim=1)
+
+
+def gram_matrix(z: torch.Tensor) -> torch.Tensor:
+    """Per-sample Gram matrix ``G = z z^T / (H W)`` of features (N, C, H, W), shape (N, C, C)."""
+    n, c, h, w = z.shape
+    flat = z.reshape(n, c, h * w)
+    return torch.bmm(flat, flat.transpose(1, 2)) / (h * w)
+
+
+def gram(z: torch.Tensor, z0: torch.Tensor, normalize: bool = False) -> torch.Tensor:
+    """Gram-matrix ("style") distance (Gatys et al. 2015/2016; Kumar et al. 2022 section 8.1 "Style").
+
+    With the features flattened to ``z`` (C x HW) per sample::
+
+        G = z z^T / (H W),   d = (1 / C^2) sum_{c,c'} (G_cc' - G0_cc')^2
+
+    i.e. the mean squared difference of the two C x C inter-channel correlation matrices. Gatys et al. sum
+    (not average) with an extra 1/4 and normalise by C^2 (HW)^2; the constant does not change rankings.
+    ``normalize=True`` first unit-normalises each spatial position's channel vector (as :func:`lpips` does),
+    which is our reading of Kumar et al.'s "spatially normalized outputs"; the default (registered ``gram``)
+    uses the raw features, as the protocol (section 2) specifies.
+    """
+    if normalize:
+        z, z0 = unit_normalize(z), unit_normalize(z0)
+    diff = gram_matrix(z) - gram_matrix(z0)
+    return (diff * diff).flatten(1).mean(dim=1)
+
+
 DISTANCES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "lpips": lpips,
     "mse": mse,
+    "meanpool": meanpool,
+    "gram": gram,
 }
 
 
