@@ -52,6 +52,20 @@ def _rank(args: argparse.Namespace) -> None:
     print(write_rankings(args.scores, args.output).to_string(index=False))
 
 
+def _recommend(args: argparse.Namespace) -> None:
+    from .analysis import read_attributes, recommend
+    from .rank import read_scores
+
+    folder = Path(args.attributes_dir)
+    paths = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    attributes = read_attributes(paths) if paths else None
+    if attributes is None:
+        print(f"(no attribute CSVs in {folder}: the cost column mflops_to_layer is empty)", file=sys.stderr)
+    table = recommend(read_scores([args.scores]), args.task, attributes, args.top)
+    costs = {"mflops_to_layer": "{:.0f}".format}
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}", formatters=costs))
+
+
 def _demo_data(args: argparse.Namespace) -> None:
     from .demo import make_bapps
 
@@ -92,6 +106,13 @@ def parser() -> argparse.ArgumentParser:
     rank.add_argument("scores", nargs="+")
     rank.add_argument("-o", "--output", required=True)
     rank.set_defaults(run=_rank)
+
+    recommend = commands.add_parser("recommend", help="best loss networks (arch, layer, weights) for a task, with cost")
+    recommend.add_argument("--task", required=True, choices=["similarity", "superres", "delineation", "autoencoding"])
+    recommend.add_argument("--scores", default="results/tables/scores.csv")
+    recommend.add_argument("--attributes-dir", default="results/attributes", help="folder of {arch}.csv attributes")
+    recommend.add_argument("--top", type=int, default=5)
+    recommend.set_defaults(run=_recommend)
 
     demo = commands.add_parser("demo-data", help="write a synthetic BAPPS-format folder (offline demo data)")
     demo.add_argument("output")
