@@ -9,7 +9,7 @@ $(VENV)/installed: pyproject.toml
 
 .PHONY: demo test
 demo: $(VENV)/installed
-	$(VENV)/bin/snakemake --cores $(CORES) results/tables/rankings.csv --configfile demo.yaml
+	$(VENV)/bin/snakemake --cores $(CORES) --configfile demo.yaml
 	@echo; cat results/tables/rankings.csv
 
 test: $(VENV)/installed

@@ -1,6 +1,6 @@
 # lossnet: evaluate deep perceptual loss networks (architecture x extraction layer x weights).
 #   snakemake --cores 8 results/tables/rankings.csv                          the paper's study
-#   snakemake --cores 2 results/tables/rankings.csv --configfile demo.yaml   offline demo on a CPU
+#   snakemake --cores 2 --configfile demo.yaml                               offline demo on a CPU (everything)
 # (--configfile takes several files: name the target before it)
 from snakemake.utils import min_version, validate
 
@@ -10,6 +10,12 @@ min_version("8.0")
 configfile: "config.yaml"
 
 
+# `gpu` is counted per machine: locally `--resources gpu=N` (profiles/default: 1) serialises GPU jobs; on a
+# cluster each job asks SLURM for its own GPU and the submitting host's count does not cap the queue.
+resource_scopes:
+    gpu="local",
+
+
 validate(config, "schemas/config.schema.yaml")
 
 
@@ -17,13 +23,17 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/attributes.smk"
 include: "rules/similarity.smk"
+include: "rules/autoencoding.smk"
 include: "rules/analysis.smk"
 include: "rules/report.smk"
+include: "rules/image_mean.smk"
 
 
 rule all:
     input:
         "results/tables/rankings.csv",
+        "results/report.html",
+        "results/figures/image_mean.png",
         expand("results/attributes/{arch}.csv", arch=ARCHS),
         ["results/tables/sensitivity.csv", "results/tables/distances.csv"] if "similarity" in config["benchmarks"] else [],
     default_target: True

@@ -76,6 +76,7 @@ rule demo_svhn:
         seed=config["seed"],
     log:
         "logs/data/demo_svhn.log",
+    localrule: True
     script:
         "../scripts/autoencoding_demo.py"
 
@@ -89,6 +90,7 @@ rule demo_stl10:
         seed=config["seed"],
     log:
         "logs/data/demo_stl10.log",
+    localrule: True
     script:
         "../scripts/autoencoding_demo.py"
 
@@ -110,6 +112,8 @@ rule prepare_autoencoding:
     params:
         root=lambda w: AE_ROOT[w.dataset],
         max_unlabeled=AUTOENCODING["max_unlabeled"],
+    resources:
+        mem_mb=lambda wildcards, attempt: 24000 * attempt,
     log:
         "logs/data/prepare_{dataset}.log",
     script:
@@ -131,8 +135,11 @@ rule autoencoder_train:
         seed=config["seed"],
         device=config["device"],
         settings=AE_TRAIN_SETTINGS,
+    threads: 4
     resources:
         gpu=1,
+        mem_mb=lambda wildcards, attempt: 32000 * attempt,
+        runtime=lambda wildcards, attempt: 720 * attempt,
     log:
         "logs/autoencoding/train/{weights}/{arch}/{layer}/{dataset}.log",
     script:
@@ -151,8 +158,11 @@ rule autoencoder_train_pixel:
         seed=config["seed"],
         device=config["device"],
         settings=AE_TRAIN_SETTINGS,
+    threads: 4
     resources:
         gpu=1,
+        mem_mb=lambda wildcards, attempt: 32000 * attempt,
+        runtime=lambda wildcards, attempt: 720 * attempt,
     log:
         "logs/autoencoding/train/none/pixel/{dataset}.log",
     script:
@@ -170,6 +180,9 @@ rule autoencoder_probe:
         seed=config["seed"],
         device=config["device"],
         settings=AE_PROBE_SETTINGS,
+    resources:
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
     log:
         "logs/autoencoding/probe/{weights}/{arch}/{layer}/{dataset}.log",
     script:
@@ -187,6 +200,9 @@ rule autoencoder_probe_pixel:
         seed=config["seed"],
         device=config["device"],
         settings=AE_PROBE_SETTINGS,
+    resources:
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
     log:
         "logs/autoencoding/probe/none/pixel/{dataset}.log",
     script:

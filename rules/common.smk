@@ -64,4 +64,12 @@ def score_files(wildcards=None):
         files += expand(
             "results/scores/similarity/none/{distance}.csv", distance=config["similarity"]["pixel_distances"]
         )
+    if "autoencoding" in config["benchmarks"]:
+        datasets = config["autoencoding"]["datasets"]
+        files += expand(
+            "results/scores/autoencoding/{weights}/{arch}/{layer}/{dataset}.csv",
+            weights=WEIGHTS, arch=ARCHS, layer=LAYERS, dataset=datasets,
+        )
+        if config["autoencoding"]["pixel_baseline"]:
+            files += expand("results/scores/autoencoding/none/pixel/{dataset}.csv", dataset=datasets)
     return files

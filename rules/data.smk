@@ -46,6 +46,7 @@ rule demo_bapps:
         seed=config["seed"],
     log:
         "logs/data/demo_bapps.log",
+    localrule: True
     script:
         "../scripts/demo_bapps.py"
 

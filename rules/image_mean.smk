@@ -2,20 +2,7 @@
 # of related images under each configured loss network + feature distance and each pixel distance.
 # Needs rules/common.smk (ARCH_ENTRIES). Target: results/figures/image_mean.png (also .pdf and .csv).
 
-IMAGE_MEAN_DEFAULTS = {
-    "images": "demo",  # demo (jittered crops of skimage's chelsea) or a folder of images
-    "n_images": 6,
-    "size": 64,
-    "steps": 200,
-    "lr": 0.05,
-    "normalize_input": True,
-    "networks": [
-        {"arch": "vgg16", "layer": "M", "distance": "lpips"},
-        {"arch": "alexnet", "layer": "M", "distance": "lpips"},
-    ],
-    "pixel": ["mmdpp", "l2"],
-}
-IMAGE_MEAN = {**IMAGE_MEAN_DEFAULTS, **config.get("image_mean", {})}
+IMAGE_MEAN = config["image_mean"]  # defaults in schemas/config.schema.yaml
 
 
 def image_mean_networks(wildcards):
@@ -64,6 +51,7 @@ rule image_mean:
         device=config["device"],
     resources:
         gpu=1,
+        runtime=lambda wildcards, attempt: 60 * attempt,
     log:
         "logs/image_mean.log",
     script:

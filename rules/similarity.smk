@@ -16,8 +16,11 @@ rule similarity_cache:
             key: SIMILARITY[key]
             for key in ("distances", "batch_size", "precision", "channels_last", "compile", "normalize_input")
         },
+    threads: 4
     resources:
         gpu=1,
+        mem_mb=lambda wildcards, attempt: 16000 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
     log:
         "logs/similarity/cache/{weights}/{arch}.log",
     script:
@@ -33,6 +36,7 @@ rule similarity_score:
         distances=SIMILARITY["distances"],
     log:
         "logs/similarity/score/{weights}/{arch}/{layer}.log",
+    localrule: True
     script:
         "../scripts/similarity_score.py"
 
@@ -47,6 +51,7 @@ rule similarity_score_all_layers:
         distances=SIMILARITY["distances"],
     log:
         "logs/similarity/score/{weights}/{arch}/all.log",
+    localrule: True
     script:
         "../scripts/similarity_score.py"
 
@@ -63,6 +68,8 @@ rule similarity_pixel:
         device=config["device"],
     resources:
         gpu=1,
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        runtime=lambda wildcards, attempt: 60 * attempt,
     log:
         "logs/similarity/pixel/{distance}.log",
     script:

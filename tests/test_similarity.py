@@ -153,3 +153,22 @@ def test_distortion_sensitivity_on_a_hand_made_cache(tmp_path):
     assert row.mean_margin == pytest.approx((2 + 1 - 2) / 3)
     assert row.relative_margin == pytest.approx((2 / 2 + 1 / 1.5 - 2 / 2) / 3)
     assert row.agreement == pytest.approx(2 / 3)
+
+
+def test_cli_scores_every_requested_distance(tmp_path, capsys):
+    from lossnet.cli import main
+    from lossnet.demo import make_bapps
+
+    root = make_bapps(tmp_path / "bapps", n_2afc=2, n_jnd=2, seed=0)
+    output = tmp_path / "scores.csv"
+    code = main(["similarity", str(root), "--arch", "alexnet", "--layers", "E", "M", "--weights", "random",
+                 "--distances", "lpips", "gram", "--output", str(output)])
+    assert code == 0
+    import pandas as pd
+
+    scores = pd.read_csv(output, keep_default_na=False)
+    headline = scores[scores.subset == ""]
+    assert sorted(set(zip(headline.distance, headline.layer))) == [
+        ("gram", "E"), ("gram", "M"), ("gram", "all"), ("lpips", "E"), ("lpips", "M"), ("lpips", "all")
+    ]
+    assert "gram" in capsys.readouterr().out

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "demo.yaml", "rules", "scripts", "schemas"]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "demo.yaml", "rules", "scripts", "schemas", "profiles"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
@@ -32,14 +32,19 @@ def job_counts(output: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE) if m.group(1) != "total"}
 
 
-def test_paper_config_plans_14_cache_and_56_score_jobs(workdir):
+def test_paper_config_plans_the_study(workdir):
     result = snakemake(workdir, "-n", "results/tables/rankings.csv")
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
     assert counts["similarity_cache"] == 14
     assert counts["similarity_score"] == 56
     assert counts["similarity_score_all_layers"] == 14
+    assert counts["similarity_pixel"] == 3
     assert counts["download_bapps"] == 2
+    # benchmark 4: 14 architectures x 4 layers x {svhn, stl10}, plus the pixel-MSE reference per dataset
+    assert counts["autoencoder_train"] == counts["autoencoder_probe"] == 56 * 2
+    assert counts["autoencoder_train_pixel"] == counts["autoencoder_probe_pixel"] == 2
+    assert counts["download_svhn"] == 3 and counts["download_stl10"] == 1
 
 
 def test_config_typo_is_named(workdir):

@@ -6,18 +6,27 @@
 >>> d = lossnet.distance("lpips", net(x), net(x0))   # one value per image pair
 """
 
-from .distances import DISTANCES, distance
-from .loss import PerceptualLoss
-from .network import LossNetwork
-from .zoo import ARCHITECTURES, LAYER_LABELS, register_architecture
+import importlib
+from typing import Any
 
-__all__ = [
-    "ARCHITECTURES",
-    "DISTANCES",
-    "LAYER_LABELS",
-    "LossNetwork",
-    "PerceptualLoss",
-    "distance",
-    "register_architecture",
-]
+# Public names and the modules that define them, imported on first use: aggregation jobs and the CLI's
+# light commands (rank, recommend) then start without paying for torch and torchvision.
+_EXPORTS = {
+    "ARCHITECTURES": "zoo",
+    "LAYER_LABELS": "zoo",
+    "register_architecture": "zoo",
+    "DISTANCES": "distances",
+    "distance": "distances",
+    "LossNetwork": "network",
+    "PerceptualLoss": "loss",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'lossnet' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+
+
 __version__ = "0.1.0"

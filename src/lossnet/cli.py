@@ -35,15 +35,18 @@ def _similarity(args: argparse.Namespace) -> None:
         prepared = bapps.prepare(Path(args.root), Path(tmp) / "bapps.h5", args.subsets_2afc, args.subsets_jnd)
         cache = similarity.compute_distances(
             args.arch, args.weights, prepared, Path(tmp) / "cache.h5", layers=layers, batch_size=args.batch_size,
-            device=args.device, precision=args.precision, seed=args.seed,
+            device=args.device, precision=args.precision, seed=args.seed, distances=args.distances,
         )
-        tables = [similarity.score(cache, layer) for layer in layers]
-        if len(layers) > 1:
-            tables.append(similarity.score(cache, layers))
+        tables = []
+        for name in args.distances:
+            tables += [similarity.score(cache, layer, name) for layer in layers]
+            if len(layers) > 1:
+                tables.append(similarity.score(cache, layers, name))
     scores = pd.concat(tables, ignore_index=True)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     scores.to_csv(args.output, index=False)
-    print(scores[scores["subset"] == ""][["metric", "arch", "layer", "weights", "value"]].to_string(index=False))
+    headline = scores[scores["subset"] == ""]
+    print(headline[["metric", "distance", "arch", "layer", "weights", "value"]].to_string(index=False))
 
 
 def _rank(args: argparse.Namespace) -> None:
@@ -74,6 +77,7 @@ def _demo_data(args: argparse.Namespace) -> None:
 
 def parser() -> argparse.ArgumentParser:
     from .bapps import SUBSETS_2AFC, SUBSETS_JND
+    from .distances import DISTANCES
     from .zoo import LAYER_LABELS
 
     main = argparse.ArgumentParser(prog="lossnet", description=__doc__)
@@ -93,6 +97,8 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--arch", required=True)
     sim.add_argument("--layers", nargs="+", default=list(LAYER_LABELS), help="labels E S M L or module paths")
     sim.add_argument("--weights", default="imagenet", help="imagenet, random or a state_dict path")
+    sim.add_argument("--distances", nargs="+", default=["lpips"], choices=sorted(DISTANCES),
+                     help="feature distances, all computed in the same forward pass")
     sim.add_argument("--output", required=True, help="scores CSV to write")
     sim.add_argument("--subsets-2afc", nargs="*", default=list(SUBSETS_2AFC))
     sim.add_argument("--subsets-jnd", nargs="*", default=list(SUBSETS_JND))

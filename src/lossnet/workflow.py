@@ -7,8 +7,6 @@ import sys
 import traceback
 from typing import Any
 
-from .zoo import ARCHITECTURES, register_architecture
-
 
 def start(snakemake: Any) -> None:
     """Send logging, warnings and progress bars (stderr) to the rule's ``log:`` file."""
@@ -30,5 +28,7 @@ def _report_to_log_and_terminal(kind, error, trace) -> None:
 
 def ensure_architecture(name: str, layers: dict[str, str], build_kwargs: dict | None = None) -> None:
     """Register a config-defined architecture in this job's process (built-ins are already there)."""
+    from .zoo import ARCHITECTURES, register_architecture
+
     if name not in ARCHITECTURES or dict(ARCHITECTURES[name].layers) != dict(layers):
         register_architecture(name, layers, build_kwargs)
