@@ -64,6 +64,20 @@ def test_gram_matches_a_direct_computation():
     torch.testing.assert_close(normalised, gram(zn, z0n))
 
 
+def test_gram_with_more_channels_than_positions_matches_the_channel_gram():
+    # HW < C takes the HW x HW path; it must equal the C x C definition, values and gradients.
+    z = torch.randn(3, 64, 2, 2, dtype=torch.float64, requires_grad=True)
+    z0 = torch.randn(3, 64, 2, 2, dtype=torch.float64)
+    direct = ((gram_matrix(z) - gram_matrix(z0)) ** 2).flatten(1).mean(dim=1)
+    torch.testing.assert_close(gram(z, z0), direct)
+    (grad,) = torch.autograd.grad(gram(z, z0).sum(), z)
+    (expected,) = torch.autograd.grad(direct.sum(), z)
+    torch.testing.assert_close(grad, expected)
+    near = z0 + 1e-4 * torch.randn_like(z0)  # nearly equal inputs: the three terms nearly cancel
+    torch.testing.assert_close(gram(near.float(), z0.float()).double(),
+                               ((gram_matrix(near) - gram_matrix(z0)) ** 2).flatten(1).mean(dim=1), rtol=1e-3, atol=1e-12)
+
+
 def test_new_feature_distances_are_registered_and_sum_over_layers():
     assert DISTANCES["meanpool"] is meanpool and DISTANCES["gram"] is gram
     a = {"E": torch.randn(2, 3, 4, 4), "M": torch.randn(2, 6, 2, 2)}

@@ -89,8 +89,21 @@ def gram(z: torch.Tensor, z0: torch.Tensor, normalize: bool = False) -> torch.Te
     """
     if normalize:
         z, z0 = unit_normalize(z), unit_normalize(z0)
-    diff = gram_matrix(z) - gram_matrix(z0)
-    return (diff * diff).flatten(1).mean(dim=1)
+    n, c, h, w = z.shape
+    if h * w >= c:
+        diff = gram_matrix(z) - gram_matrix(z0)
+        return (diff * diff).flatten(1).mean(dim=1)
+    # Late layers of wide networks at 64x64 have far more channels than positions (ResNet-50 L: 2048 x 2x2), where
+    # the C x C matrices cost C^2 memory per image. The same value from HW x HW products ("kernel trick"):
+    #   ||z z^T - z0 z0^T||_F^2 = ||z^T z||_F^2 - 2 ||z^T z0||_F^2 + ||z0^T z0||_F^2,
+    # in float64 because the three terms nearly cancel when z is close to z0.
+    a, b = z.reshape(n, c, h * w).double(), z0.reshape(n, c, h * w).double()
+
+    def squared_norm(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.bmm(x.transpose(1, 2), y).square().sum(dim=(1, 2))
+
+    total = squared_norm(a, a) - 2 * squared_norm(a, b) + squared_norm(b, b)
+    return (total.clamp_min(0) / (h * w) ** 2 / c**2).to(z.dtype)
 
 
 DISTANCES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
