@@ -1,35 +1,18 @@
 """The Snakemake workflow as a user runs it: config validation, the planned DAG, offline behaviour, the demo."""
 
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
+
+import math
 
 import pandas as pd
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "demo.yaml", "rules", "scripts", "schemas", "profiles"]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+from conftest import copy_workflow, job_counts, snakemake, tail
 
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """A fresh copy of the workflow, as a new clone would have it."""
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
-    return tmp_path
-
-
-def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run(SNAKEMAKE + list(args), cwd=workdir, capture_output=True, text=True, timeout=timeout)
-
-
-def job_counts(output: str) -> dict[str, int]:
-    table = output.split("Job stats:")[1]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE) if m.group(1) != "total"}
+    return copy_workflow(tmp_path)
 
 
 def test_paper_config_plans_the_study(workdir):
@@ -95,16 +78,50 @@ def test_offline_download_stops_with_a_clear_message(workdir):
 
 
 @pytest.mark.slow
-def test_offline_demo_produces_rankings(workdir):
-    result = snakemake(workdir, "--cores", "2", "results/tables/rankings.csv", "--configfile", "demo.yaml", timeout=1200)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    rankings = pd.read_csv(workdir / "results/tables/rankings.csv")
-    assert sorted(rankings.arch) == ["alexnet", "resnet18", "squeezenet1_1"]
-    assert set(rankings.weights) == {"random"} and sorted(rankings.position) in ([1, 2, 3], [1, 1, 3], [1, 2, 2], [1, 1, 1])
-    scores = pd.read_csv(workdir / "results/tables/scores.csv", keep_default_na=False)
-    assert len(scores[(scores.subset == "") & (scores.layer != "all")]) == 3 * 4 * 2  # arch x layer x {2afc, jnd}
-    assert scores.value.between(0, 1).all()
-    assert (workdir / "logs/similarity/cache/random/alexnet.log").read_text()
+def test_offline_demo_produces_rankings(demo_run):
+    rankings = pd.read_csv(demo_run / "results/tables/rankings.csv")
+    networks = ["alexnet", "resnet18", "squeezenet1_1"]
+    references = ["l2", "mmdpp", "pixel", "ssim"]  # network-free rows: pixel distances (B1), pixel-MSE autoencoder (B4)
+    assert sorted(rankings.arch) == sorted(networks + references)
+    assert set(rankings.weights) == {"random"}
+    assert sorted(rankings.position)[0] == 1 and rankings.position.max() <= len(rankings)
+    both = rankings[rankings.arch.isin(networks)]
+    assert both.similarity.notna().all() and both.autoencoding.notna().all() and (both.n_benchmarks == 2).all()
+
+    scores = pd.read_csv(demo_run / "results/tables/scores.csv", keep_default_na=False)
+    headline = scores[(scores.subset == "") & (scores.layer != "all")]
+    similarity = headline[(headline.benchmark == "similarity") & (headline.weights == "random")]
+    assert sorted(similarity.distance.unique()) == ["gram", "lpips", "meanpool"]
+    assert len(similarity) == 3 * 4 * 2 * 3  # arch x layer x {2afc, jnd} x distance
+    assert headline[headline.benchmark == "similarity"].value.between(0, 1).all()
+    assert (demo_run / "logs/similarity/cache/random/alexnet.log").read_text()
+
+    # Benchmark 4: the probes beat chance (10 classes) on both synthetic datasets, by three standard errors of
+    # the mean accuracy over the loss networks' test sets.
+    n_test = 400  # demo.yaml autoencoding.demo.n_test
+    autoencoding = headline[(headline.benchmark == "autoencoding") & (headline.weights == "random")]
+    for dataset in ("svhn", "stl10"):
+        accuracies = autoencoding[autoencoding.metric == dataset].value
+        assert len(accuracies) == 3 * 4
+        standard_error = math.sqrt(0.1 * 0.9 / (n_test * len(accuracies)))
+        assert accuracies.mean() > 0.1 + 3 * standard_error, (dataset, accuracies.tolist())
+
+
+@pytest.mark.slow
+def test_demo_report_and_image_mean_build_offline(demo_copy):
+    result = snakemake(demo_copy, "--cores", "2", "results/report.html", "results/figures/image_mean.png",
+                       "--configfile", "demo.yaml", timeout=900)
+    assert result.returncode == 0, tail(result)
+    counts = job_counts(result.stdout)
+    assert "similarity_cache" not in counts and "autoencoder_train" not in counts  # reuses the demo run
+    report = (demo_copy / "results/report.html").read_text()
+    assert "<img" in report and "alexnet" in report.lower() and "best layer" in report.lower()
+    for name in ("fig2_layers", "fig3_autoencoding", "fig4_flops", "fig5_imagenet", "heatmap"):
+        assert (demo_copy / f"results/figures/random/{name}.png").stat().st_size > 10_000
+    best = pd.read_csv(demo_copy / "results/tables/best_layers.csv")
+    assert set(best.metric) == {"2afc", "jnd", "svhn", "stl10"}
+    image_mean = pd.read_csv(demo_copy / "results/figures/image_mean.csv")
+    assert len(image_mean) >= 4
 
 
 @pytest.fixture
