@@ -29,6 +29,7 @@ def test_jnd_hand_computed():
 def test_jnd_ties_keep_file_order():
     assert similarity.score_jnd(np.array([0.2, 0.2]), np.array([0.0, 1.0])) == pytest.approx(0.5)
     assert similarity.score_jnd(np.array([0.2, 0.2]), np.array([1.0, 0.0])) == pytest.approx(1.0)
+    assert np.isnan(similarity.score_jnd(np.array([0.1, 0.2]), np.array([0.0, 0.0])))  # no positives
 
 
 def test_jnd_matches_the_lpips_package_voc_ap():

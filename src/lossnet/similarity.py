@@ -46,6 +46,7 @@ def score_jnd(d: np.ndarray, same: np.ndarray) -> float:
     """JND mean average precision of ``same`` (soft positives) ranked by ascending distance.
 
     As LPIPS ``score_jnd_dataset`` with ``voc_ap(use_07_metric=False)``; a stable sort makes ties deterministic.
+    NaN when no pair has a positive ``same`` (average precision is undefined without positives).
     """
     order = np.argsort(np.asarray(d, dtype=np.float64), kind="stable")
     same_sorted = np.asarray(same, dtype=np.float64)[order]
@@ -53,7 +54,8 @@ def score_jnd(d: np.ndarray, same: np.ndarray) -> float:
     false_positives = np.cumsum(1 - same_sorted)
     false_negatives = np.sum(same_sorted) - true_positives
     precision = true_positives / (true_positives + false_positives)
-    recall = true_positives / (true_positives + false_negatives)
+    with np.errstate(invalid="ignore"):  # 0/0 without positives: NaN, documented above
+        recall = true_positives / (true_positives + false_negatives)
     recall = np.concatenate(([0.0], recall, [1.0]))
     precision = np.concatenate(([0.0], precision, [0.0]))
     precision = np.maximum.accumulate(precision[::-1])[::-1]  # the precision envelope
