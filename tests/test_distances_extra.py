@@ -88,6 +88,24 @@ def test_new_feature_distances_are_registered_and_sum_over_layers():
         )
 
 
+@pytest.mark.parametrize("name", ["l2", "ssim", "mmdpp"])
+def test_distance_names_the_network_free_distances(name):
+    x = torch.rand(2, 3, 40, 40, requires_grad=True)
+    y = torch.rand(2, 3, 40, 40)
+    got = lossnet.distance(name, x, y, seed=3)
+    torch.testing.assert_close(got, pixel_distance(name, seed=3)(x, y))
+    assert torch.equal(lossnet.distance(name, x, y, seed=3), got)  # random features drawn once per seed
+    got.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="network-free"):
+        lossnet.distance(name, {"E": x}, {"E": y})
+
+
+def test_mmdpp_seed_changes_the_random_features():
+    x, y = torch.rand(2, 3, 40, 40), torch.rand(2, 3, 40, 40)
+    assert not torch.equal(lossnet.distance("mmdpp", x, y, seed=0), lossnet.distance("mmdpp", x, y, seed=1))
+
+
 @pytest.mark.parametrize("function", [meanpool, gram], ids=["meanpool", "gram"])
 def test_feature_distance_gradients(function):
     z = torch.randn(2, 3, 3, 4, dtype=torch.float64, requires_grad=True)

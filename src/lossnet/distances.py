@@ -2,14 +2,18 @@
 
 Every distance takes two tensors of shape (N, C, H, W) (the features of x and x0 at one layer) and
 returns shape (N,). :func:`distance` also takes two ``{layer: features}`` dicts and sums over layers,
-which is how LPIPS combines layers.
+which is how LPIPS combines layers, and it also names the network-free image distances of
+:mod:`lossnet.pixel_distances` (``l2``, ``ssim``, ``mmdpp``), which take the images themselves.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Mapping
 
 import torch
+
+from .pixel_distances import PIXEL_DISTANCES, pixel_distance
 
 EPS = 1e-10  # as in the LPIPS package's normalize_tensor
 
@@ -118,14 +122,33 @@ def distance(
     name: str,
     z: torch.Tensor | Mapping[str, torch.Tensor],
     z0: torch.Tensor | Mapping[str, torch.Tensor],
+    *,
+    seed: int = 0,
 ) -> torch.Tensor:
-    """Distance ``name`` between two feature tensors, or the sum over layers of two feature dicts."""
+    """Distance ``name`` between two feature tensors, or the sum over layers of two feature dicts.
+
+    ``name`` is a feature distance of :data:`DISTANCES` or a network-free distance of
+    :data:`~lossnet.pixel_distances.PIXEL_DISTANCES` (``l2``, ``ssim``, ``mmdpp``); the latter take two image
+    batches (N, 3, H, W) in [0, 1] instead of features, and ``seed`` fixes MMD++'s random features (drawn once
+    per seed, so the distance is the same on every call).
+    """
+    if name in PIXEL_DISTANCES:
+        if isinstance(z, Mapping) or isinstance(z0, Mapping):
+            raise ValueError(f"{name!r} is a network-free distance: pass the two image batches, not feature dicts")
+        return _network_free(name, seed)(z, z0)
     try:
         function = DISTANCES[name]
     except KeyError:
-        raise ValueError(f"unknown distance {name!r}; known: {', '.join(DISTANCES)}") from None
+        known = ", ".join([*DISTANCES, *PIXEL_DISTANCES])
+        raise ValueError(f"unknown distance {name!r}; known: {known}") from None
     if isinstance(z, Mapping):
         if set(z) != set(z0):
             raise ValueError(f"feature dicts have different layers: {sorted(z)} vs {sorted(z0)}")
         return sum(function(z[layer], z0[layer]) for layer in z)
     return function(z, z0)
+
+
+@functools.lru_cache(maxsize=None)
+def _network_free(name: str, seed: int) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    # One instance per (name, seed): MMD++ draws its random features at construction, not at every call.
+    return pixel_distance(name, seed=seed)
