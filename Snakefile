@@ -2,7 +2,10 @@
 #   snakemake --cores 8 results/tables/rankings.csv                          the paper's study
 #   snakemake --cores 2 --configfile demo.yaml                               offline demo on a CPU (everything)
 # (--configfile takes several files: name the target before it)
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
+
+from lossnet.benchmarks import BENCHMARKS
+from lossnet.workflow import validate_config
 
 min_version("8.0")
 
@@ -16,17 +19,20 @@ resource_scopes:
     gpu="local",
 
 
-validate(config, "schemas/config.schema.yaml")
+validate_config(config, "schemas/config.schema.yaml")
 
 
+# common.smk defines the tables each benchmark fills (downloads, score files); download.smk reads them, so last.
 include: "rules/common.smk"
-include: "rules/data.smk"
 include: "rules/attributes.smk"
-include: "rules/similarity.smk"
-include: "rules/autoencoding.smk"
+for benchmark in BENCHMARKS:
+
+    include: f"rules/benchmarks/{benchmark}.smk"
+
+
 include: "rules/analysis.smk"
-include: "rules/report.smk"
 include: "rules/image_mean.smk"
+include: "rules/download.smk"
 
 
 rule all:
@@ -35,5 +41,5 @@ rule all:
         "results/report.html",
         "results/figures/image_mean.png",
         expand("results/attributes/{arch}.csv", arch=ARCHS),
-        ["results/tables/sensitivity.csv", "results/tables/distances.csv"] if "similarity" in config["benchmarks"] else [],
+        final_targets,
     default_target: True

@@ -6,7 +6,7 @@
 
 What is timed is the real training engine: `lossnet.training.fit` (one epoch) trains the protocol's
 `Autoencoder` with `ReconstructionLoss(PerceptualLoss(arch, [layer], "random", "mse"))`, built as
-`lossnet.autoencoding.train_autoencoder` builds them, on an `ImageSplit` of synthetic uint8 images written in the
+`lossnet.benchmarks.autoencoding.model.train_autoencoder` builds them, on an `ImageSplit` of synthetic uint8 images written in the
 prepared-HDF5 layout (in memory, num_workers 0: the config's defaults). A step is the DataLoader batch, the
 autoencoder forward, the frozen loss network's forward on target and prediction, the backward through both to the
 autoencoder, and the Adam step. A global optimizer-step hook stamps the clock at the end of every step (after a
@@ -43,7 +43,7 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 from torch.utils.flop_counter import FlopCounterMode
 
-from lossnet.autoencoding import Autoencoder, ImageSplit, ReconstructionLoss
+from lossnet.benchmarks.autoencoding.model import Autoencoder, ImageSplit, ReconstructionLoss
 from lossnet.loss import PerceptualLoss
 from lossnet.network import LossNetwork
 from lossnet.training import NonFiniteLossError, fit

@@ -5,9 +5,9 @@
     .venv/bin/python bench/distance_overhead.py --device cuda --archs vgg16 resnet50 --breakdown --n 4000
     .venv/bin/python bench/distance_overhead.py --device cuda --per-layer           # ms per distance and layer
 
-Times `lossnet.similarity.compute_distances` as the `similarity_cache` rule calls it (scripts/similarity_cache.py:
+Times `lossnet.benchmarks.similarity.cache.compute_distances` as the `similarity_cache` rule calls it (scripts/similarity_cache.py:
 all four layers E S M L, the config's batch size 128, fp32, ImageNet normalisation; here random weights) over
-the same synthetic BAPPS file (`lossnet.demo.make_bapps` + `lossnet.bapps.prepare`, as
+the same synthetic BAPPS file (`lossnet.benchmarks.similarity.demo.make_bapps` + `.data.prepare`, as
 bench/similarity_throughput.py does; tiled to `--n` items per subset when that is more than 128), once with
 distances [lpips] and once with [lpips, meanpool, gram] (`--breakdown` adds [lpips, meanpool] and
 [lpips, gram]). The timed call includes the forward passes, the distances, their copies to the host and the
@@ -34,8 +34,8 @@ import h5py
 import numpy as np
 import torch
 
-import lossnet.similarity as similarity
-from lossnet import bapps, demo
+import lossnet.benchmarks.similarity.cache as similarity
+from lossnet.benchmarks.similarity import data as bapps, demo
 from lossnet.zoo import LAYER_LABELS, PAPER_ARCHITECTURES
 
 GOAL = 20.0  # percent over lpips alone, on a GPU

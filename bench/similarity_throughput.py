@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 import lossnet
-from lossnet import bapps, demo
+from lossnet.benchmarks.similarity import data as bapps, demo
 
 LPIPS_LAYERS = {  # the layers the lpips package uses for each network
     "vgg16": ["features.3", "features.8", "features.15", "features.22", "features.29"],

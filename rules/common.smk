@@ -1,9 +1,12 @@
-# Shared helpers: the config's architectures, weights variants and input functions of the per-job rules.
-from pathlib import Path
-
+# What every rule file uses: the config's architectures, layers and weights variants, the input functions of the
+# per-job rules, and three tables that the benchmark rule files fill and others read lazily (at DAG time, so the
+# order of the includes after this file does not matter):
+#   DOWNLOADS  path under data/raw -> {url, sha256, md5}        (rules/download.smk downloads each)
+#   EXTRACTS   folder under data/raw -> the archive it unpacks from (its top folder has the folder's name)
+#   SCORE_FILES, TARGETS  benchmark -> its per-job scores CSVs / extra final outputs
 from snakemake.exceptions import WorkflowError
 
-from lossnet.zoo import LAYER_LABELS, register_from_config
+from lossnet.zoo import LAYER_LABELS, get_architecture, register_from_config
 
 try:
     ARCHS = register_from_config(config["architectures"])
@@ -14,6 +17,10 @@ WEIGHTS = config["weights"]
 ARCH_ENTRIES = {
     (entry if isinstance(entry, str) else entry["name"]): entry for entry in config["architectures"]
 }
+DOWNLOADS = {}
+EXTRACTS = {}
+SCORE_FILES = {}
+TARGETS = {}
 
 for variant in WEIGHTS:
     if variant not in ("imagenet", "random") and variant not in config["weight_files"]:
@@ -30,9 +37,7 @@ wildcard_constraints:
 
 
 def arch_params(wildcards):
-    """What a job needs to know about its architecture: name, module paths of the configured layers."""
-    from lossnet.zoo import get_architecture
-
+    """What defines a job's architecture: name, module paths of the configured layers, build kwargs."""
     spec = get_architecture(wildcards.arch)
     entry = ARCH_ENTRIES[wildcards.arch]
     return {
@@ -42,34 +47,25 @@ def arch_params(wildcards):
     }
 
 
+def weights_for(arch, variant):
+    """imagenet, random, or the state_dict path of the named variant `variant` for `arch`."""
+    if variant in ("imagenet", "random"):
+        return variant
+    files = config["weight_files"][variant]
+    if arch not in files:
+        raise WorkflowError(f"config `weight_files.{variant}` has no state_dict for {arch}")
+    return files[arch]
+
+
 def weights_source(wildcards):
-    """imagenet, random, or the state_dict path of a named variant for this architecture."""
-    if wildcards.weights in ("imagenet", "random"):
-        return wildcards.weights
-    files = config["weight_files"][wildcards.weights]
-    if wildcards.arch not in files:
-        raise WorkflowError(
-            f"config `weight_files.{wildcards.weights}` has no state_dict for {wildcards.arch}"
-        )
-    return files[wildcards.arch]
+    return weights_for(wildcards.arch, wildcards.weights)
 
 
 def score_files(wildcards=None):
     """Every per-job scores CSV of the enabled benchmarks."""
-    files = []
-    if "similarity" in config["benchmarks"]:
-        files += expand(
-            "results/scores/similarity/{weights}/{arch}/{layer}.csv", weights=WEIGHTS, arch=ARCHS, layer=LAYERS + ["all"]
-        )
-        files += expand(
-            "results/scores/similarity/none/{distance}.csv", distance=config["similarity"]["pixel_distances"]
-        )
-    if "autoencoding" in config["benchmarks"]:
-        datasets = config["autoencoding"]["datasets"]
-        files += expand(
-            "results/scores/autoencoding/{weights}/{arch}/{layer}/{dataset}.csv",
-            weights=WEIGHTS, arch=ARCHS, layer=LAYERS, dataset=datasets,
-        )
-        if config["autoencoding"]["pixel_baseline"]:
-            files += expand("results/scores/autoencoding/none/pixel/{dataset}.csv", dataset=datasets)
-    return files
+    return [path for benchmark in config["benchmarks"] for path in SCORE_FILES[benchmark]]
+
+
+def final_targets(wildcards=None):
+    """What `rule all` makes beyond the rankings and the report: each enabled benchmark's own tables."""
+    return [path for benchmark in config["benchmarks"] for path in TARGETS.get(benchmark, [])]

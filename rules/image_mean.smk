@@ -1,42 +1,23 @@
 # Perceptual image mean (seed 003, "generalised image mean"): optimise one image from the pixel mean of a set
 # of related images under each configured loss network + feature distance and each pixel distance.
-# Needs rules/common.smk (ARCH_ENTRIES). Target: results/figures/image_mean.png (also .pdf and .csv).
+# Target: results/figures/image_mean.png (also .pdf and .csv).
 
 IMAGE_MEAN = config["image_mean"]  # defaults in schemas/config.schema.yaml
 
 
 def image_mean_networks(wildcards):
-    """Each configured network with its architecture's module paths and the weights of config `weights[0]`."""
-    from lossnet.zoo import get_architecture
-
-    variant = config["weights"][0]
-    networks = []
+    """Each configured network with the weights of config `weights[0]` (their label names them in the figure)."""
+    variant = WEIGHTS[0]
     for network in IMAGE_MEAN["networks"]:
-        arch = network["arch"]
         try:
-            spec = get_architecture(arch)
-        except (KeyError, ValueError) as error:
+            get_architecture(network["arch"])
+        except ValueError as error:
             raise WorkflowError(f"config `image_mean.networks`: {error}")
-        entry = ARCH_ENTRIES.get(arch)
-        build_kwargs = entry.get("build_kwargs", {}) if isinstance(entry, dict) else dict(spec.build_kwargs)
-        if variant in ("imagenet", "random"):
-            weights = variant
-        elif arch in config["weight_files"].get(variant, {}):
-            weights = config["weight_files"][variant][arch]
-        else:
-            raise WorkflowError(f"config `weight_files.{variant}` has no state_dict for {arch} (image_mean)")
-        networks.append(
-            {
-                "arch": arch,
-                "layer": network["layer"],
-                "distance": network.get("distance", "lpips"),
-                "weights": weights,
-                "weights_label": variant,
-                "layers": dict(spec.layers),
-                "build_kwargs": build_kwargs,
-            }
-        )
-    return networks
+    return [
+        {**network, "weights": weights_for(network["arch"], variant), "weights_label": variant,
+         "modules": dict(get_architecture(network["arch"]).layers)}
+        for network in IMAGE_MEAN["networks"]
+    ]
 
 
 rule image_mean:

@@ -1,8 +1,8 @@
 """lossnet: choose and use deep perceptual loss networks.
 
->>> import lossnet
+>>> import lossnet, torch
 >>> net = lossnet.LossNetwork("vgg16", layers=["M"], weights="imagenet")
->>> features = net(images)            # {"M": tensor}
+>>> x, x0 = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
 >>> d = lossnet.distance("lpips", net(x), net(x0))   # one value per image pair
 """
 
@@ -27,6 +27,10 @@ def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'lossnet' has no attribute {name!r}")
     return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*__all__, "__version__"])
 
 
 __version__ = "0.1.0"

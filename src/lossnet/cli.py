@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -27,37 +27,15 @@ def _attributes(args: argparse.Namespace) -> None:
     layer_attributes(args.arch, args.input_sizes).to_csv(sys.stdout, index=False)
 
 
-def _similarity(args: argparse.Namespace) -> None:
-    from . import bapps, similarity
-
-    layers = args.layers
-    with tempfile.TemporaryDirectory() as tmp:
-        prepared = bapps.prepare(Path(args.root), Path(tmp) / "bapps.h5", args.subsets_2afc, args.subsets_jnd)
-        cache = similarity.compute_distances(
-            args.arch, args.weights, prepared, Path(tmp) / "cache.h5", layers=layers, batch_size=args.batch_size,
-            device=args.device, precision=args.precision, seed=args.seed, distances=args.distances,
-        )
-        tables = []
-        for name in args.distances:
-            tables += [similarity.score(cache, layer, name) for layer in layers]
-            if len(layers) > 1:
-                tables.append(similarity.score(cache, layers, name))
-    scores = pd.concat(tables, ignore_index=True)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    scores.to_csv(args.output, index=False)
-    headline = scores[scores["subset"] == ""]
-    print(headline[["metric", "distance", "arch", "layer", "weights", "value"]].to_string(index=False))
-
-
 def _rank(args: argparse.Namespace) -> None:
-    from .rank import write_rankings
+    from .analysis.rank import write_rankings
 
     print(write_rankings(args.scores, args.output).to_string(index=False))
 
 
 def _recommend(args: argparse.Namespace) -> None:
-    from .analysis import read_attributes, recommend
-    from .rank import read_scores
+    from .analysis.tables import read_attributes, recommend
+    from .benchmarks.scores import read_scores
 
     folder = Path(args.attributes_dir)
     paths = sorted(folder.glob("*.csv")) if folder.is_dir() else []
@@ -69,16 +47,8 @@ def _recommend(args: argparse.Namespace) -> None:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}", formatters=costs))
 
 
-def _demo_data(args: argparse.Namespace) -> None:
-    from .demo import make_bapps
-
-    print(make_bapps(Path(args.output), n_2afc=args.n, n_jnd=args.n, seed=args.seed))
-
-
 def parser() -> argparse.ArgumentParser:
-    from .bapps import SUBSETS_2AFC, SUBSETS_JND
-    from .distances import DISTANCES
-    from .zoo import LAYER_LABELS
+    from .benchmarks import BENCHMARKS
 
     main = argparse.ArgumentParser(prog="lossnet", description=__doc__)
     commands = main.add_subparsers(dest="command", required=True)
@@ -92,21 +62,9 @@ def parser() -> argparse.ArgumentParser:
     attributes.add_argument("--input-sizes", type=int, nargs="+", default=[64, 224])
     attributes.set_defaults(run=_attributes)
 
-    sim = commands.add_parser("similarity", help="score a loss network on a BAPPS-format folder (2AFC, JND)")
-    sim.add_argument("root", help="folder holding 2afc/val/<subset>/... and jnd/val/<subset>/...")
-    sim.add_argument("--arch", required=True)
-    sim.add_argument("--layers", nargs="+", default=list(LAYER_LABELS), help="labels E S M L or module paths")
-    sim.add_argument("--weights", default="imagenet", help="imagenet, random or a state_dict path")
-    sim.add_argument("--distances", nargs="+", default=["lpips"], choices=sorted(DISTANCES),
-                     help="feature distances, all computed in the same forward pass")
-    sim.add_argument("--output", required=True, help="scores CSV to write")
-    sim.add_argument("--subsets-2afc", nargs="*", default=list(SUBSETS_2AFC))
-    sim.add_argument("--subsets-jnd", nargs="*", default=list(SUBSETS_JND))
-    sim.add_argument("--batch-size", type=int, default=64)
-    sim.add_argument("--device", default="auto")
-    sim.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
-    sim.add_argument("--seed", type=int, default=0)
-    sim.set_defaults(run=_similarity)
+    for entry in BENCHMARKS.values():  # each benchmark may bring commands of its own
+        if entry.commands:
+            importlib.import_module(entry.commands).register(commands)
 
     rank = commands.add_parser("rank", help="rank architectures from scores CSV(s) as the paper does")
     rank.add_argument("scores", nargs="+")
@@ -114,17 +72,13 @@ def parser() -> argparse.ArgumentParser:
     rank.set_defaults(run=_rank)
 
     recommend = commands.add_parser("recommend", help="best loss networks (arch, layer, weights) for a task, with cost")
-    recommend.add_argument("--task", required=True, choices=["similarity", "superres", "delineation", "autoencoding"])
+    recommend.add_argument("--task", required=True, metavar="BENCHMARK",
+                           help=f"a benchmark in the scores ({', '.join(BENCHMARKS)})")
     recommend.add_argument("--scores", default="results/tables/scores.csv")
     recommend.add_argument("--attributes-dir", default="results/attributes", help="folder of {arch}.csv attributes")
     recommend.add_argument("--top", type=int, default=5)
     recommend.set_defaults(run=_recommend)
 
-    demo = commands.add_parser("demo-data", help="write a synthetic BAPPS-format folder (offline demo data)")
-    demo.add_argument("output")
-    demo.add_argument("--n", type=int, default=64, help="triplets per 2AFC subset and pairs per JND subset")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.set_defaults(run=_demo_data)
     return main
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from typing import Any, Callable
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
+
+from ._util import atomic_output, resolve_device
 
 FORMAT_VERSION = 1
 
@@ -50,9 +51,8 @@ def _to_device(batch: Any, device: torch.device) -> Any:
 
 def _save_atomic(obj: Any, path: Path) -> None:
     """Write to a temporary name then rename, so a kill mid-write never leaves a truncated checkpoint."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_output(path, suffix=".tmp") as partial:
+        torch.save(obj, partial)
 
 
 def load_model_state(path: Path, model: torch.nn.Module) -> torch.nn.Module:
@@ -62,6 +62,15 @@ def load_model_state(path: Path, model: torch.nn.Module) -> torch.nn.Module:
         state = state["model"]
     model.load_state_dict(state)
     return model
+
+
+@dataclass
+class _State:
+    """What a run carries from epoch to epoch, and what ``last.pt`` stores of it."""
+
+    history: list[dict]
+    best_val: float | None = None
+    next_epoch: int = 1
 
 
 def fit(
@@ -85,17 +94,18 @@ def fit(
 
     Epochs are numbered from 1. ``validate(model)`` (higher is better) runs after every epoch in eval
     mode without gradients; ``best.pt`` keeps the first epoch with the highest value. Parameters with
-    ``requires_grad=False`` (a frozen loss network inside the model) are left out of the optimizer.
+    ``requires_grad=False`` (a frozen loss network inside the model) are left out of the optimizer. A checkpoint
+    of more epochs than asked for is refused: its weights are not those of ``epochs`` epochs.
     """
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
     if len(train_data) == 0:  # type: ignore[arg-type]
         raise ValueError("train_data is empty: nothing to train on")
     log = log or logging.getLogger("lossnet.training")
-    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else torch.device(device)
+    dev = resolve_device(device)
     checkpoint_dir = Path(checkpoint_dir)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    best_path, last_path = checkpoint_dir / "best.pt", checkpoint_dir / "last.pt"
+    paths = FitResult(checkpoint_dir / "best.pt", checkpoint_dir / "last.pt", [])
     config = {"seed": seed, "batch_size": batch_size, "lr": lr}
 
     model.to(dev)
@@ -103,67 +113,94 @@ def fit(
     if not params:
         raise ValueError("the model has no trainable parameters (all have requires_grad=False)")
     optimizer = torch.optim.Adam(params, lr=lr)
-    history: list[dict] = []
-    best_val: float | None = None
-    start = 1
-    if last_path.exists():
-        state = torch.load(last_path, map_location="cpu", weights_only=True)
-        if state.get("config") != config:
-            raise ValueError(
-                f"{last_path} was written with {state.get('config')}, this run asks for {config}: "
-                "use another checkpoint_dir or delete it to start over"
-            )
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        history, best_val, start = state["history"], state["best_val"], state["epoch"] + 1
-        if start > epochs:
-            log.info("%s already finished %d epochs: nothing to train", last_path, state["epoch"])
-            return FitResult(best_path, last_path, history)
-        log.info("resuming %s after epoch %d", last_path, state["epoch"])
-
-    for epoch in range(start, epochs + 1):
+    state = _resume(paths.last_path, model, optimizer, config, epochs, log)
+    for epoch in range(state.next_epoch, epochs + 1):
         began = time.perf_counter()
-        torch.manual_seed(_epoch_seed(seed, epoch))
-        shuffle_rng = torch.Generator().manual_seed(_epoch_seed(seed, epoch))
-        loader = DataLoader(train_data, batch_size, shuffle=True, drop_last=False, num_workers=num_workers,
-                            pin_memory=dev.type == "cuda", generator=shuffle_rng)
-        model.train()
-        total = 0.0
-        bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", file=sys.stderr, disable=not progress, leave=False)
-        for step, batch in enumerate(bar, start=1):
-            batch = _to_device(batch, dev)
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                loss = loss_fn(model, batch)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                kept = f"{last_path} still holds epoch {epoch - 1}" if epoch > 1 else "no checkpoint was written"
-                raise NonFiniteLossError(
-                    f"non-finite training loss {value} at epoch {epoch} step {step} ({kept}): lower the "
-                    f"learning rate (now {lr}) or check the data and the loss"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += value
-            bar.set_postfix(loss=f"{value:.4g}", refresh=False)
-        bar.close()
-
-        val = None
-        if validate is not None:
-            model.eval()
-            with torch.no_grad():
-                val = float(validate(model))
-        record = {"epoch": epoch, "train_loss": total / step, "val": val, "seconds": time.perf_counter() - began}
-        history.append(record)
-        # best.pt before last.pt: a kill in between reruns this epoch, which rewrites the same best.pt.
-        if validate is None or best_val is None or math.isnan(best_val) or val > best_val:  # type: ignore[operator]
-            best_val = val
-            _save_atomic({k: v.detach().cpu() for k, v in model.state_dict().items()}, best_path)
-        checkpoint = {"format_version": FORMAT_VERSION, "epoch": epoch, "config": config, "history": history,
-                      "best_val": best_val, "model": model.state_dict(), "optimizer": optimizer.state_dict()}
-        _save_atomic(checkpoint, last_path)
+        train_loss = _train_epoch(model, loss_fn, optimizer, train_data, epoch, epochs, batch_size, seed, dev,
+                                  precision, num_workers, progress, paths.last_path, lr)
+        val = _validate(model, validate)
+        record = {"epoch": epoch, "train_loss": train_loss, "val": val, "seconds": time.perf_counter() - began}
+        state.history.append(record)
+        _checkpoint(model, optimizer, state, record, config, paths, keep_best=validate is None)
         log.info(
             "epoch %d/%d train_loss %.6g val %s seconds %.1f",
-            epoch, epochs, record["train_loss"], "n/a" if val is None else f"{val:.6g}", record["seconds"],
+            epoch, epochs, train_loss, "n/a" if val is None else f"{val:.6g}", record["seconds"],
         )
-    return FitResult(best_path, last_path, history)
+    return FitResult(paths.best_path, paths.last_path, state.history)
+
+
+def _resume(last_path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, config: dict, epochs: int,
+            log: logging.Logger) -> _State:
+    """The state after the last finished epoch of ``last_path`` (model and optimizer loaded), or a fresh one."""
+    if not last_path.exists():
+        return _State(history=[])
+    saved = torch.load(last_path, map_location="cpu", weights_only=True)
+    if saved.get("config") != config:
+        raise ValueError(
+            f"{last_path} was written with {saved.get('config')}, this run asks for {config}: "
+            "use another checkpoint_dir or delete it to start over"
+        )
+    if saved["epoch"] > epochs:
+        raise ValueError(
+            f"{last_path} holds {saved['epoch']} finished epochs, more than the {epochs} asked for, and the weights "
+            f"after {epochs} epochs were not kept: delete {last_path.parent} to train {epochs} epochs afresh"
+        )
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    if saved["epoch"] == epochs:
+        log.info("%s already finished %d epochs: nothing to train", last_path, saved["epoch"])
+    else:
+        log.info("resuming %s after epoch %d", last_path, saved["epoch"])
+    return _State(saved["history"], saved["best_val"], saved["epoch"] + 1)
+
+
+def _train_epoch(model, loss_fn, optimizer, train_data, epoch, epochs, batch_size, seed, dev, precision,
+                 num_workers, progress, last_path, lr) -> float:
+    """One pass over ``train_data`` reseeded from ``(seed, epoch)``; the mean training loss."""
+    torch.manual_seed(_epoch_seed(seed, epoch))
+    shuffle_rng = torch.Generator().manual_seed(_epoch_seed(seed, epoch))
+    loader = DataLoader(train_data, batch_size, shuffle=True, drop_last=False, num_workers=num_workers,
+                        pin_memory=dev.type == "cuda", generator=shuffle_rng)
+    model.train()
+    total = 0.0
+    bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", file=sys.stderr, disable=not progress, leave=False)
+    for step, batch in enumerate(bar, start=1):
+        batch = _to_device(batch, dev)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            loss = loss_fn(model, batch)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            kept = f"{last_path} still holds epoch {epoch - 1}" if epoch > 1 else "no checkpoint was written"
+            raise NonFiniteLossError(
+                f"non-finite training loss {value} at epoch {epoch} step {step} ({kept}): lower the "
+                f"learning rate (now {lr}) or check the data and the loss"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += value
+        bar.set_postfix(loss=f"{value:.4g}", refresh=False)
+    bar.close()
+    return total / step
+
+
+def _validate(model: torch.nn.Module, validate: Callable[[torch.nn.Module], float] | None) -> float | None:
+    if validate is None:
+        return None
+    model.eval()
+    with torch.no_grad():
+        return float(validate(model))
+
+
+def _checkpoint(model, optimizer, state: _State, record: dict, config: dict, paths: FitResult,
+                keep_best: bool) -> None:
+    """``best.pt`` when this epoch is the best so far (or always, without validation), then ``last.pt``."""
+    val = record["val"]
+    # best.pt before last.pt: a kill in between reruns this epoch, which rewrites the same best.pt.
+    if keep_best or state.best_val is None or math.isnan(state.best_val) or val > state.best_val:
+        state.best_val = val
+        _save_atomic({k: v.detach().cpu() for k, v in model.state_dict().items()}, paths.best_path)
+    checkpoint = {"format_version": FORMAT_VERSION, "epoch": record["epoch"], "config": config,
+                  "history": state.history, "best_val": state.best_val, "model": model.state_dict(),
+                  "optimizer": optimizer.state_dict()}
+    _save_atomic(checkpoint, paths.last_path)

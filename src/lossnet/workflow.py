@@ -18,6 +18,10 @@ def start(snakemake: Any) -> None:
     )
     logging.captureWarnings(True)
     logging.getLogger("lossnet").info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
+    # Architectures defined in the config exist in this job's process too (built-ins are always there).
+    from .zoo import register_from_config
+
+    register_from_config(snakemake.config.get("architectures", []))
 
 
 def _report_to_log_and_terminal(kind, error, trace) -> None:
@@ -26,9 +30,18 @@ def _report_to_log_and_terminal(kind, error, trace) -> None:
     print(f"{kind.__name__}: {error}", file=sys.__stderr__)
 
 
-def ensure_architecture(name: str, layers: dict[str, str], build_kwargs: dict | None = None) -> None:
-    """Register a config-defined architecture in this job's process (built-ins are already there)."""
-    from .zoo import ARCHITECTURES, register_architecture
+def validate_config(config: dict, schema: str) -> None:
+    """Validate ``config`` against ``schema`` (filling in its defaults); on a mistake, name the key and the
+    problem in one line instead of Snakemake's dump of the whole schema."""
+    import jsonschema
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
 
-    if name not in ARCHITECTURES or dict(ARCHITECTURES[name].layers) != dict(layers):
-        register_architecture(name, layers, build_kwargs)
+    try:
+        validate(config, schema)
+    except WorkflowError as error:
+        cause = error.__context__  # Snakemake keeps the jsonschema error only as the context
+        if not isinstance(cause, jsonschema.ValidationError):
+            raise
+        where = "config" + "".join(f"[{part!r}]" if isinstance(part, int) else f".{part}" for part in cause.path)
+        raise WorkflowError(f"{where}: {cause.message}") from None

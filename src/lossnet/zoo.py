@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import torchvision
-
+# E..L in depth order; analysis modules import this without paying for torchvision (imported on first use).
 LAYER_LABELS = ("E", "S", "M", "L")
 
 
@@ -42,6 +41,8 @@ def register_architecture(
     name: str, layers: Mapping[str, str], build_kwargs: Mapping[str, Any] | None = None
 ) -> Architecture:
     """Add (or redefine) an architecture: ``name`` must be a torchvision classification builder."""
+    import torchvision
+
     if name not in torchvision.models.list_models(module=torchvision.models):
         raise ValueError(
             f"cannot register architecture {name!r}: torchvision has no classification model of that "
@@ -70,11 +71,9 @@ for _name, _layers in {
     "efficientnet_b7": tuple(_EFFICIENTNET.values()),
     "densenet121": ("features.relu0", "features.denseblock1", "features.denseblock2", "features.denseblock4"),
     "squeezenet1_1": ("features.1", "features.3", "features.7", "features.12"),
-}.items():
-    register_architecture(
-        _name,
-        dict(zip(LAYER_LABELS, _layers)),
-        _GOOGLE_KWARGS if _name in ("googlenet", "inception_v3") else None,
+}.items():  # torchvision builders by construction: registered without asking torchvision
+    ARCHITECTURES[_name] = Architecture(
+        _name, dict(zip(LAYER_LABELS, _layers)), dict(_GOOGLE_KWARGS if _name in ("googlenet", "inception_v3") else {})
     )
 
 PAPER_ARCHITECTURES = tuple(ARCHITECTURES)

@@ -1,0 +1,160 @@
+# Benchmark 4, autoencoder embeddings (protocol section 6): SVHN and STL-10 (downloaded or generated), decoded
+# once into HDF5; one autoencoder per (weights, arch, layer, dataset) trained with that loss network, its frozen
+# encoder's embeddings, and the MLP probes that score them; plus the pixel-MSE reference (weights "none").
+
+AUTOENCODING = config["autoencoding"]
+AE_DATASETS = AUTOENCODING["datasets"]
+SVHN_FILES = ["train_32x32.mat", "test_32x32.mat", "extra_32x32.mat"]
+DOWNLOADS.update({f"svhn/{name}": AUTOENCODING["archives"][f"svhn_{name.split('_')[0]}"] for name in SVHN_FILES})
+DOWNLOADS["stl10/stl10_binary.tar.gz"] = AUTOENCODING["archives"]["stl10"]
+EXTRACTS["stl10/stl10_binary"] = "stl10/stl10_binary.tar.gz"
+AE_ROOT = {
+    "download": {"svhn": "data/raw/svhn", "stl10": "data/raw/stl10/stl10_binary"},
+    "demo": {"svhn": "data/demo/svhn", "stl10": "data/demo/stl10/stl10_binary"},
+}[AUTOENCODING["source"]]
+# What a training job depends on (not the whole section: a changed probe knob must not retrain autoencoders).
+AE_TRAIN_SETTINGS = {
+    key: AUTOENCODING[key]
+    for key in ("epochs", "batch_size", "lr", "embedding_size", "normalize_input", "precision", "num_workers",
+                "in_memory", "embed_batch_size", "keep_checkpoints")
+}
+AE_PROBE_SETTINGS = {
+    "hidden": AUTOENCODING["probe_hidden"],
+    "epochs": AUTOENCODING["probe_epochs"],
+    "batch_size": AUTOENCODING["probe_batch_size"],
+    "lr": AUTOENCODING["probe_lr"],
+    "val_fraction": AUTOENCODING["probe_val_fraction"],
+    "standardize": AUTOENCODING["probe_standardize"],
+}
+
+
+SCORE_FILES["autoencoding"] = expand(
+    "results/scores/autoencoding/{weights}/{arch}/{layer}/{dataset}.csv",
+    weights=WEIGHTS, arch=ARCHS, layer=LAYERS, dataset=AE_DATASETS,
+) + (expand("results/scores/autoencoding/none/pixel/{dataset}.csv", dataset=AE_DATASETS)
+     if AUTOENCODING["pixel_baseline"] else [])
+
+
+def autoencoding_network(wildcards):
+    """The loss network of a training job: architecture, extraction layer, weights source and its label."""
+    return {"arch": wildcards.arch, "layer": wildcards.layer, "weights": weights_source(wildcards),
+            "weights_label": wildcards.weights, "modules": arch_params(wildcards)["layers"]}
+
+
+rule demo_svhn:
+    output:
+        expand("data/demo/svhn/{name}", name=SVHN_FILES),
+    params:
+        dataset="svhn",
+        root="data/demo/svhn",
+        sizes=AUTOENCODING["demo"],
+        seed=config["seed"],
+    log:
+        "logs/data/demo_svhn.log",
+    localrule: True
+    script:
+        "../../scripts/autoencoding/demo.py"
+
+
+use rule demo_svhn as demo_stl10 with:
+    output:
+        directory("data/demo/stl10/stl10_binary"),
+    params:
+        dataset="stl10",
+        root="data/demo/stl10",
+        sizes=AUTOENCODING["demo"],
+        seed=config["seed"],
+    log:
+        "logs/data/demo_stl10.log",
+
+
+def autoencoding_raw(wildcards):
+    """The SVHN .mat files or the stl10_binary folder that prepare_autoencoding decodes."""
+    return {"svhn": [f"{AE_ROOT['svhn']}/{name}" for name in SVHN_FILES], "stl10": [AE_ROOT["stl10"]]}[
+        wildcards.dataset
+    ]
+
+
+rule prepare_autoencoding:
+    input:
+        autoencoding_raw,
+    output:
+        "data/prepared/{dataset}.h5",
+    wildcard_constraints:
+        dataset="svhn|stl10",
+    params:
+        root=lambda w: AE_ROOT[w.dataset],
+        max_unlabeled=AUTOENCODING["max_unlabeled"],
+    resources:
+        mem_mb=lambda wildcards, attempt: 24000 * attempt,
+    log:
+        "logs/data/prepare_{dataset}.log",
+    script:
+        "../../scripts/autoencoding/prepare.py"
+
+
+rule autoencoder_train:
+    input:
+        "data/prepared/{dataset}.h5",
+    output:
+        "results/cache/autoencoding/{weights}/{arch}/{layer}/{dataset}.h5",
+    wildcard_constraints:
+        dataset="svhn|stl10",
+    params:
+        network=autoencoding_network,
+        # Not an output: Snakemake would delete it before a rerun, and a rerun must resume from it.
+        checkpoint_dir=lambda w: f"results/checkpoints/autoencoding/{w.weights}/{w.arch}/{w.layer}/{w.dataset}",
+        seed=config["seed"],
+        device=config["device"],
+        settings=AE_TRAIN_SETTINGS,
+    threads: 4
+    resources:
+        gpu=1,
+        mem_mb=lambda wildcards, attempt: 32000 * attempt,
+        runtime=lambda wildcards, attempt: 720 * attempt,
+    log:
+        "logs/autoencoding/train/{weights}/{arch}/{layer}/{dataset}.log",
+    script:
+        "../../scripts/autoencoding/train.py"
+
+
+use rule autoencoder_train as autoencoder_train_pixel with:
+    output:
+        "results/cache/autoencoding/none/pixel/{dataset}.h5",
+    params:
+        network={"arch": "pixel", "layer": "-", "weights": "none", "weights_label": "none"},
+        checkpoint_dir=lambda w: f"results/checkpoints/autoencoding/none/pixel/{w.dataset}",
+        seed=config["seed"],
+        device=config["device"],
+        settings=AE_TRAIN_SETTINGS,
+    log:
+        "logs/autoencoding/train/none/pixel/{dataset}.log",
+
+
+rule autoencoder_probe:
+    input:
+        rules.autoencoder_train.output,
+    output:
+        "results/scores/autoencoding/{weights}/{arch}/{layer}/{dataset}.csv",
+    wildcard_constraints:
+        dataset="svhn|stl10",
+    params:
+        seed=config["seed"],
+        device=config["device"],
+        settings=AE_PROBE_SETTINGS,
+    resources:
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
+    log:
+        "logs/autoencoding/probe/{weights}/{arch}/{layer}/{dataset}.log",
+    script:
+        "../../scripts/autoencoding/probe.py"
+
+
+use rule autoencoder_probe as autoencoder_probe_pixel with:
+    input:
+        rules.autoencoder_train_pixel.output,
+    output:
+        "results/scores/autoencoding/none/pixel/{dataset}.csv",
+    log:
+        "logs/autoencoding/probe/none/pixel/{dataset}.log",

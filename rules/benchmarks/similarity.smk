@@ -1,0 +1,134 @@
+# Benchmark 1, perceptual similarity on BAPPS (protocol section 3): the data decoded once, one network pass per
+# architecture into a distance cache, then one score job per layer; network-free distances as reference rows.
+SIMILARITY = config["similarity"]
+BAPPS_ARCHIVES = {"2afc": "twoafc_val", "jnd": "jnd"}  # folder -> the archive that unpacks into it
+BAPPS_ROOT = {"download": "data/raw/bapps/dataset", "demo": "data/demo/bapps", "folder": SIMILARITY["root"]}[
+    SIMILARITY["source"]
+]
+DOWNLOADS.update({f"bapps/{name}.tar.gz": SIMILARITY["archives"][name] for name in BAPPS_ARCHIVES.values()})
+EXTRACTS.update({f"bapps/dataset/{folder}": f"bapps/{name}.tar.gz" for folder, name in BAPPS_ARCHIVES.items()})
+SCORE_FILES["similarity"] = expand(
+    "results/scores/similarity/{weights}/{arch}/{layer}.csv", weights=WEIGHTS, arch=ARCHS, layer=LAYERS + ["all"]
+) + expand("results/scores/similarity/none/{distance}.csv", distance=SIMILARITY["pixel_distances"])
+TARGETS["similarity"] = ["results/tables/sensitivity.csv", "results/tables/distances.csv"]
+
+
+rule demo_bapps:
+    output:
+        directory("data/demo/bapps"),
+    params:
+        n=config["demo"]["n_bapps"],
+        seed=config["seed"],
+    log:
+        "logs/data/demo_bapps.log",
+    localrule: True
+    script:
+        "../../scripts/similarity/demo.py"
+
+
+def bapps_input(wildcards):
+    return {
+        "download": [f"{BAPPS_ROOT}/{folder}" for folder in BAPPS_ARCHIVES],
+        "demo": ["data/demo/bapps"],
+        "folder": [],
+    }[SIMILARITY["source"]]
+
+
+rule prepare_bapps:
+    input:
+        bapps_input,
+    output:
+        "data/prepared/bapps.h5",
+    params:
+        root=BAPPS_ROOT,
+        subsets_2afc=SIMILARITY["subsets_2afc"],
+        subsets_jnd=SIMILARITY["subsets_jnd"],
+    log:
+        "logs/data/prepare_bapps.log",
+    script:
+        "../../scripts/similarity/prepare.py"
+
+
+rule similarity_cache:
+    input:
+        "data/prepared/bapps.h5",
+    output:
+        "results/cache/similarity/{weights}/{arch}.h5",
+    params:
+        arch=arch_params,
+        weights=weights_source,
+        layers=LAYERS,
+        seed=config["seed"],
+        device=config["device"],
+        settings={
+            key: SIMILARITY[key]
+            for key in ("distances", "batch_size", "precision", "channels_last", "compile", "normalize_input")
+        },
+    threads: 4
+    resources:
+        gpu=1,
+        mem_mb=lambda wildcards, attempt: 16000 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
+    log:
+        "logs/similarity/cache/{weights}/{arch}.log",
+    script:
+        "../../scripts/similarity/cache.py"
+
+
+rule similarity_score:
+    input:
+        rules.similarity_cache.output,
+    output:
+        "results/scores/similarity/{weights}/{arch}/{layer}.csv",
+    params:
+        layers=lambda w: [w.layer],
+        distances=SIMILARITY["distances"],
+    log:
+        "logs/similarity/score/{weights}/{arch}/{layer}.log",
+    localrule: True
+    script:
+        "../../scripts/similarity/score.py"
+
+
+use rule similarity_score as similarity_score_all_layers with:
+    output:
+        "results/scores/similarity/{weights}/{arch}/all.csv",
+    params:
+        layers=LAYERS,
+        distances=SIMILARITY["distances"],
+    log:
+        "logs/similarity/score/{weights}/{arch}/all.log",
+
+
+rule similarity_pixel:
+    input:
+        "data/prepared/bapps.h5",
+    output:
+        "results/scores/similarity/none/{distance}.csv",
+    wildcard_constraints:
+        distance="l2|ssim|mmdpp",
+    params:
+        seed=config["seed"],
+        device=config["device"],
+    resources:
+        gpu=1,
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        runtime=lambda wildcards, attempt: 60 * attempt,
+    log:
+        "logs/similarity/pixel/{distance}.log",
+    script:
+        "../../scripts/similarity/pixel.py"
+
+
+rule similarity_tables:
+    input:
+        caches=expand("results/cache/similarity/{weights}/{arch}.h5", weights=WEIGHTS, arch=ARCHS),
+        scores="results/tables/scores.csv",
+    output:
+        sensitivity="results/tables/sensitivity.csv",
+        distances="results/tables/distances.csv",
+    log:
+        "logs/similarity/tables.log",
+    localrule: True
+    script:
+        "../../scripts/similarity/tables.py"

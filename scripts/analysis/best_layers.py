@@ -1,0 +1,10 @@
+"""Snakemake entry point: Table IV (best layer per weights, arch and metric) and how often each layer wins."""
+from lossnet._util import write_csv
+from lossnet.analysis.tables import best_layer_table, layer_summary
+from lossnet.benchmarks.scores import read_scores
+from lossnet.workflow import start
+
+start(snakemake)
+best = best_layer_table(read_scores(snakemake.input))
+write_csv(best, snakemake.output.best)
+write_csv(layer_summary(best), snakemake.output.summary, float_format="%.4g")

@@ -1,6 +1,0 @@
-"""Snakemake entry point: the paper's rankings from the tidy scores."""
-from lossnet.rank import write_rankings
-from lossnet.workflow import start
-
-start(snakemake)
-write_rankings(snakemake.input, snakemake.output[0])

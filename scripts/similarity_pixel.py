@@ -1,8 +1,0 @@
-"""Snakemake entry point: network-free reference scores (a pixel-space distance) on BAPPS."""
-from lossnet.similarity import score_pixel_distance
-from lossnet.workflow import start
-
-start(snakemake)
-score_pixel_distance(
-    snakemake.input[0], snakemake.wildcards.distance, seed=snakemake.params.seed, device=snakemake.params.device
-).to_csv(snakemake.output[0], index=False)

@@ -1,0 +1,42 @@
+"""Small helpers every layer uses: where to compute, and how to write a file so that it appears only when whole."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` picks the GPU when there is one; anything else is passed to :class:`torch.device`."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, suffix: str = ".partial") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` on success, delete it on any error.
+
+    Readers and Snakemake then never see a half-written file under the final name, whatever kills the writer.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + suffix)
+    try:
+        yield partial
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, path)
+
+
+def write_csv(table, path: str | os.PathLike, **to_csv_kwargs) -> Path:
+    """Write a pandas table as CSV through :func:`atomic_output` (no index unless asked)."""
+    to_csv_kwargs.setdefault("index", False)
+    with atomic_output(path) as partial:
+        table.to_csv(partial, **to_csv_kwargs)
+    return Path(path)

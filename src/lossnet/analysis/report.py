@@ -1,0 +1,79 @@
+"""A self-contained HTML report of a run: rankings, best layers, correlations and every figure (base64 PNG)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from .labels import CAPTIONS, arch_label
+from .tables import benchmarks_in
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}
+th,td{border:1px solid #ccc;padding:0.25em 0.6em;text-align:right}
+th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}
+figure{margin:1.5em 0}img{max-width:100%}figcaption{font-style:italic;margin-top:0.3em}
+.note{color:#555;font-size:0.9em}
+"""
+
+
+def _table(frame: pd.DataFrame, digits: int = 3) -> str:
+    frame = frame.rename_axis(columns=None)
+    return frame.to_html(index=False, escape=False, na_rep="–", float_format=lambda v: f"{v:.{digits}g}",
+                         border=0)
+
+
+def best_layer_grid(best: pd.DataFrame, weights: str) -> pd.DataFrame:
+    """Table IV as a grid: architecture x (benchmark, metric) -> layer letter, the best architecture underlined."""
+    rows = best[best["weights"] == weights].copy()
+    rows["cell"] = [f"<u><b>{layer}</b></u>" if top else html.escape(str(layer))
+                    for layer, top in zip(rows["layer"], rows["best_overall"])]
+    rows["column"] = rows["benchmark"] + "<br>" + rows["metric"]
+    order = [c for b in benchmarks_in(rows) for c in dict.fromkeys(rows.loc[rows["benchmark"] == b, "column"])]
+    grid = rows.pivot(index="arch", columns="column", values="cell").reindex(columns=order)
+    grid.index = grid.index.map(arch_label)
+    return grid.reset_index().rename(columns={"arch": "architecture"})
+
+
+def build_report(rankings: pd.DataFrame, best: pd.DataFrame, summary: pd.DataFrame, correlations: pd.DataFrame,
+                 figures: Iterable[Path | str], output: Path | str, top: int = 15) -> Path:
+    """Write the report: per weights variant its rankings, Table IV grid and layer summary; the strongest
+    score/attribute correlations; benchmark agreement; each PNG figure embedded with its caption."""
+    parts = [f"<h1>lossnet report</h1><p class='note'>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
+             "from results/tables/scores.csv. Ranks: 1 = best (protocol section 7).</p>"]
+    for weights in dict.fromkeys(rankings["weights"]):
+        ranked = rankings[rankings["weights"] == weights].drop(columns="weights")
+        ranked = ranked.assign(arch=ranked["arch"].map(arch_label))
+        parts += [f"<h2>Weights: {html.escape(str(weights))}</h2>", "<h3>Rankings (Table III)</h3>", _table(ranked),
+                  "<h3>Best extraction layer (Table IV)</h3><p class='note'>Underlined: the best architecture "
+                  "for that score.</p>", _table(best_layer_grid(best, weights)),
+                  "<h3>How often each layer is best</h3>",
+                  _table(summary[summary["weights"] == weights].drop(columns="weights"))]
+    scored = correlations[(correlations["analysis"] == "score_vs_attribute") & (correlations["layer"] == "best")]
+    strongest = scored.dropna(subset=["spearman"]).sort_values("spearman_p").head(top)
+    agreement = correlations[correlations["analysis"] == "benchmark_agreement"]
+    parts += [f"<h2>Correlations with attributes (best layer, {len(strongest)} smallest Spearman p of "
+              f"{len(scored)})</h2><p class='note'>All rows, per layer too: results/tables/correlations.csv. "
+              "With 14 architectures and many tests, small p-values are expected by chance.</p>",
+              _table(strongest.drop(columns=["analysis", "layer"]))]
+    if not agreement.empty:
+        parts += ["<h2>Agreement between benchmarks (Spearman of mean ranks)</h2>",
+                  _table(agreement.drop(columns=["analysis", "metric", "layer"]).rename(columns={"variable": "vs"}))]
+    parts.append("<h2>Figures</h2>")
+    for path in map(Path, figures):
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        caption = f"{CAPTIONS.get(path.stem, path.stem)} (weights: {path.parent.name})"
+        parts.append(f"<figure><img alt='{html.escape(path.stem)}' src='data:image/png;base64,{data}'>"
+                     f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>lossnet report</title>"
+            f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(page, encoding="utf-8")
+    return output

@@ -1,0 +1,65 @@
+"""The ``lossnet similarity`` and ``lossnet demo-data`` commands (registered by :mod:`lossnet.cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from ...distances.features import FEATURE_DISTANCES as DISTANCES
+from ...zoo import LAYER_LABELS
+from .data import SUBSETS_2AFC, SUBSETS_JND
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    sim = commands.add_parser("similarity", help="score a loss network on a BAPPS-format folder (2AFC, JND)")
+    sim.add_argument("root", help="folder holding 2afc/val/<subset>/... and jnd/val/<subset>/...")
+    sim.add_argument("--arch", required=True)
+    sim.add_argument("--layers", nargs="+", default=list(LAYER_LABELS), help="labels E S M L or module paths")
+    sim.add_argument("--weights", default="imagenet", help="imagenet, random or a state_dict path")
+    sim.add_argument("--distances", nargs="+", default=["lpips"], choices=sorted(DISTANCES),
+                     help="feature distances, all computed in the same forward pass")
+    sim.add_argument("--output", required=True, help="scores CSV to write")
+    sim.add_argument("--subsets-2afc", nargs="*", default=list(SUBSETS_2AFC))
+    sim.add_argument("--subsets-jnd", nargs="*", default=list(SUBSETS_JND))
+    sim.add_argument("--batch-size", type=int, default=64)
+    sim.add_argument("--device", default="auto")
+    sim.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.set_defaults(run=_similarity)
+
+    demo = commands.add_parser("demo-data", help="write a synthetic BAPPS-format folder (offline demo data)")
+    demo.add_argument("output")
+    demo.add_argument("--n", type=int, default=64, help="triplets per 2AFC subset and pairs per JND subset")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(run=_demo_data)
+
+
+def _similarity(args: argparse.Namespace) -> None:
+    from . import cache as distance_cache, data as bapps, scoring
+
+    layers = args.layers
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = bapps.prepare(Path(args.root), Path(tmp) / "bapps.h5", args.subsets_2afc, args.subsets_jnd)
+        cache = distance_cache.compute_distances(
+            args.arch, args.weights, prepared, Path(tmp) / "cache.h5", layers=layers, batch_size=args.batch_size,
+            device=args.device, precision=args.precision, seed=args.seed, distances=args.distances,
+        )
+        tables = []
+        for name in args.distances:
+            tables += [scoring.score(cache, layer, name) for layer in layers]
+            if len(layers) > 1:
+                tables.append(scoring.score(cache, layers, name))
+    scores = pd.concat(tables, ignore_index=True)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    scores.to_csv(args.output, index=False)
+    headline = scores[scores["subset"] == ""]
+    print(headline[["metric", "distance", "arch", "layer", "weights", "value"]].to_string(index=False))
+
+
+def _demo_data(args: argparse.Namespace) -> None:
+    from .demo import make_bapps
+
+    print(make_bapps(Path(args.output), n_2afc=args.n, n_jnd=args.n, seed=args.seed))

@@ -1,0 +1,112 @@
+"""BAPPS (Zhang et al. 2018): read the published folder layout once and store it as HDF5.
+
+Layout read (as extracted from the LPIPS repository's archives)::
+
+    ROOT/2afc/val/<subset>/{ref,p0,p1}/<id>.png    judge/<id>.npy  (fraction of raters preferring p1)
+    ROOT/jnd/val/<subset>/{p0,p1}/<id>.png         same/<id>.npy   (fraction judging the pair identical)
+
+Layout written (``prepare``): ``/2afc/<subset>/{ref,p0,p1}`` uint8 (N, H, W, 3), ``/2afc/<subset>/judge``
+float32 (N,), ``/2afc/<subset>/ids``; ``/jnd/<subset>/{p0,p1,same,ids}`` likewise. Ids are the sorted file
+stems, so the order is the same on every machine.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import h5py
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from ..._util import atomic_output
+
+SUBSETS_2AFC = ("traditional", "cnn", "superres", "deblur", "color", "frameinterp")
+SUBSETS_JND = ("traditional", "cnn")
+# Which image folders and which judgement file make one sample of each split.
+SPLITS = {"2afc": (("ref", "p0", "p1"), "judge"), "jnd": (("p0", "p1"), "same")}
+
+
+class BappsFormatError(ValueError):
+    """A BAPPS folder is incomplete or holds a file that cannot be read."""
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Decode one PNG to a uint8 (H, W, 3) RGB array, naming the file if it cannot be decoded."""
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except (OSError, SyntaxError, ValueError) as error:
+        raise BappsFormatError(f"cannot decode image {path}: {error}") from error
+
+
+def read_judgement(path: Path) -> float:
+    """Read one judgement .npy (shape (1,) or scalar) as a float in [0, 1]."""
+    if not path.is_file():
+        raise BappsFormatError(f"missing judgement file {path}")
+    try:
+        value = np.load(path)
+    except (OSError, ValueError) as error:
+        raise BappsFormatError(f"cannot read judgement file {path}: {error}") from error
+    if value.size != 1 or not 0.0 <= float(value.reshape(-1)[0]) <= 1.0:
+        raise BappsFormatError(f"judgement file {path} must hold one value in [0, 1], got {value!r}")
+    return float(value.reshape(-1)[0])
+
+
+def sample_ids(subset_dir: Path, split: str) -> list[str]:
+    """Sorted ids of a subset, checking every image and judgement file of every id exists."""
+    image_dirs, judgement_dir = SPLITS[split]
+    first = subset_dir / image_dirs[0]
+    if not first.is_dir():
+        raise BappsFormatError(f"missing folder {first} (expected the BAPPS layout ROOT/{split}/val/<subset>/...)")
+    ids = sorted(path.stem for path in first.glob("*.png"))
+    if not ids:
+        raise BappsFormatError(f"no .png images in {first}")
+    for sample in ids:
+        for folder in image_dirs[1:]:
+            if not (subset_dir / folder / f"{sample}.png").is_file():
+                raise BappsFormatError(f"missing image {subset_dir / folder / f'{sample}.png'}")
+        if not (subset_dir / judgement_dir / f"{sample}.npy").is_file():
+            raise BappsFormatError(f"missing judgement file {subset_dir / judgement_dir / f'{sample}.npy'}")
+    return ids
+
+
+def _read_stack(paths: Sequence[Path], pool: ThreadPoolExecutor) -> np.ndarray:
+    images = list(pool.map(read_image, paths))  # PIL releases the GIL while decoding
+    shapes = {image.shape for image in images}
+    if len(shapes) > 1:
+        odd = next(path for path, image in zip(paths, images) if image.shape != images[0].shape)
+        raise BappsFormatError(f"image {odd} has shape {shapes - {images[0].shape}}, expected {images[0].shape}")
+    return np.stack(images)
+
+
+def prepare(
+    root: Path,
+    output: Path,
+    subsets_2afc: Iterable[str] = SUBSETS_2AFC,
+    subsets_jnd: Iterable[str] = SUBSETS_JND,
+    progress: bool = True,
+) -> Path:
+    """Decode a BAPPS folder into one HDF5 file, written under a temporary name and renamed when complete."""
+    root = Path(root)
+    wanted = {"2afc": list(subsets_2afc), "jnd": list(subsets_jnd)}
+    with atomic_output(output) as partial, h5py.File(partial, "w") as h5, \
+            ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        h5.attrs["source"] = str(root.resolve())
+        for split, subsets in wanted.items():
+            image_dirs, judgement_dir = SPLITS[split]
+            for subset in subsets:
+                subset_dir = root / split / "val" / subset
+                ids = sample_ids(subset_dir, split)
+                group = h5.create_group(f"{split}/{subset}")
+                group["ids"] = np.array(ids, dtype="S")
+                for folder in tqdm(image_dirs, desc=f"{split}/{subset} ({len(ids)})", disable=not progress):
+                    images = _read_stack([subset_dir / folder / f"{i}.png" for i in ids], pool)
+                    group.create_dataset(folder, data=images, chunks=(min(256, len(ids)), *images.shape[1:]))
+                group[judgement_dir] = np.array(
+                    [read_judgement(subset_dir / judgement_dir / f"{i}.npy") for i in ids], dtype=np.float32
+                )
+    return Path(output)

@@ -1,0 +1,98 @@
+"""Benchmark 4: the protocol's autoencoder, embeddings, MLP probes and the scores they write."""
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lossnet.benchmarks.autoencoding.model import (
+    Autoencoder,
+    ImageSplit,
+    decoder_grid,
+    train_autoencoder,
+    write_embeddings,
+)
+from lossnet.benchmarks.autoencoding.probes import PROBE_HIDDEN, make_probe, probe_name, probe_scores
+from lossnet.benchmarks.autoencoding.data import prepare_stl10
+from lossnet.benchmarks.autoencoding.demo import make_demo_stl10
+from lossnet.benchmarks.scores import SCORE_COLUMNS, read_scores
+
+
+@pytest.mark.parametrize("size, grid", [(64, 1), (96, 3)])
+def test_autoencoder_reconstructs_exactly_size_by_size(size, grid):
+    model = Autoencoder(size, embedding_size=64).eval()
+    images = torch.rand(2, 3, size, size)
+    assert decoder_grid(size) == grid
+    assert model.encode(images).shape == (2, 64)
+    output = model(images)
+    assert output.shape == (2, 3, size, size) and 0 <= output.min() and output.max() <= 1
+
+
+def test_decoder_rejects_sizes_it_cannot_produce():
+    with pytest.raises(ValueError, match="70"):
+        Autoencoder(70)
+
+
+def test_probes_are_the_protocols_seven():
+    assert [probe_name(hidden) for hidden in PROBE_HIDDEN] == ["linear", "32", "64", "32-32", "64-32", "64-64", "128-128"]
+    probe = make_probe(64, (64, 32))
+    assert [m.out_features for m in probe if isinstance(m, torch.nn.Linear)] == [64, 32, 10]
+    assert sum(isinstance(m, torch.nn.LeakyReLU) for m in probe) == 2
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("stl10")
+    folder = make_demo_stl10(root, n_train=100, n_test=100, n_unlabeled=64, seed=0)
+    return prepare_stl10(folder, root / "stl10.h5", progress=False)
+
+
+def test_pixel_autoencoder_embeddings_let_probes_beat_chance(prepared, tmp_path):
+    torch.set_num_threads(1)
+    model = train_autoencoder(prepared, tmp_path / "checkpoints", arch="pixel", epochs=1, batch_size=32,
+                              seed=0, device="cpu", progress=False)
+    assert len(list((tmp_path / "checkpoints").glob("run-*/last.pt"))) == 1
+    embeddings = write_embeddings(model, prepared, tmp_path / "embeddings.h5",
+                                  {"arch": "pixel", "layer": "-", "weights": "-", "seed": 0}, device="cpu")
+    with h5py.File(embeddings) as h5:
+        assert h5["train/embeddings"].shape == (100, 64) and h5["test/labels"].shape == (100,)
+        assert h5.attrs["dataset"] == "stl10"
+    scores = probe_scores(embeddings, tmp_path / "scores.csv", epochs=30, batch_size=32, seed=0, device="cpu")
+    assert scores.loc[0, "value"] > 0.25  # ten classes: chance is 0.1 (this run: 0.40)
+    assert scores.loc[0, "probe"] in [probe_name(hidden) for hidden in PROBE_HIDDEN]
+
+    table = read_scores([tmp_path / "scores.csv"])  # the schema every benchmark writes
+    assert list(table.columns[: len(SCORE_COLUMNS)]) == SCORE_COLUMNS
+    row = table.iloc[0]
+    assert (row.benchmark, row.metric, row.arch, row.layer, row.weights) == ("autoencoding", "stl10", "pixel", "-", "-")
+    assert row.higher_is_better is True or row.higher_is_better == np.True_
+    assert {"probe", "val_accuracy", "seed"} <= set(table.columns)
+
+    # Rerunning the job resumes from the finished checkpoint instead of training again.
+    again = train_autoencoder(prepared, tmp_path / "checkpoints", arch="pixel", epochs=1, batch_size=32,
+                              seed=0, device="cpu", progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+
+
+def test_probe_selection_and_split_are_seeded(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 200)
+    centres = rng.normal(0, 5, (10, 8))
+    with h5py.File(tmp_path / "e.h5", "w") as h5:
+        for split in ("train", "test"):
+            h5[f"{split}/embeddings"] = (centres[labels] + rng.normal(0, 1, (200, 8))).astype(np.float32)
+            h5[f"{split}/labels"] = labels
+        h5.attrs.update({"dataset": "svhn", "arch": "vgg16", "layer": "M", "weights": "imagenet"})
+    settings = dict(hidden=[(), (16,)], epochs=60, batch_size=64, seed=3, device="cpu")
+    first, second = probe_scores(tmp_path / "e.h5", **settings), probe_scores(tmp_path / "e.h5", **settings)
+    pd.testing.assert_frame_equal(first, second)
+    assert first.loc[0, "metric"] == "svhn" and first.loc[0, "value"] > 0.8 and first.loc[0, "seed"] == 3
+
+
+def test_image_split_reads_uint8_channels_first(prepared):
+    data = ImageSplit(prepared, "train", limit=5, in_memory=False)
+    assert len(data) == 5 and data[4].shape == (3, 96, 96) and data[4].dtype == torch.uint8
+    assert torch.equal(data[4], ImageSplit(prepared, "train")[4])

@@ -1,0 +1,175 @@
+"""Benchmark 1: reading BAPPS folders, the cache pass, and 2AFC / JND scoring."""
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from PIL import Image
+
+from lossnet.benchmarks.similarity import cache as distance_cache, data as bapps, scoring
+from lossnet.benchmarks.similarity.data import BappsFormatError
+
+
+def test_2afc_hand_computed_with_a_tie():
+    d0 = np.array([1.0, 2.0, 3.0, 3.0])
+    d1 = np.array([2.0, 1.0, 3.0, 4.0])
+    judge = np.array([0.2, 0.6, 0.4, 1.0])  # fraction preferring p1
+    # p0 nearer -> 1 - 0.2; p1 nearer -> 0.6; tie -> 0.5; p0 nearer -> 1 - 1.0
+    assert scoring.score_2afc(d0, d1, judge) == pytest.approx((0.8 + 0.6 + 0.5 + 0.0) / 4)
+
+
+def test_jnd_hand_computed():
+    d = np.array([0.1, 0.4, 0.2, 0.3])
+    same = np.array([1.0, 0.0, 0.5, 0.0])
+    # ascending distance: same = 1, .5, 0, 0 -> precision 1, .75, .5, .375 at recall 2/3, 1, 1, 1
+    assert scoring.score_jnd(d, same) == pytest.approx(2 / 3 * 1.0 + 1 / 3 * 0.75)
+
+
+def test_jnd_ties_keep_file_order():
+    assert scoring.score_jnd(np.array([0.2, 0.2]), np.array([0.0, 1.0])) == pytest.approx(0.5)
+    assert scoring.score_jnd(np.array([0.2, 0.2]), np.array([1.0, 0.0])) == pytest.approx(1.0)
+    assert np.isnan(scoring.score_jnd(np.array([0.1, 0.2]), np.array([0.0, 0.0])))  # no positives
+
+
+def test_jnd_matches_the_lpips_package_voc_ap():
+    import lpips
+
+    rng = np.random.default_rng(0)
+    d, same = rng.random(200), rng.integers(0, 4, 200) / 3
+    order = np.argsort(d, kind="stable")
+    tp = np.cumsum(same[order])
+    fp = np.cumsum(1 - same[order])
+    expected = lpips.voc_ap(tp / np.sum(same), tp / (tp + fp))
+    assert scoring.score_jnd(d, same) == pytest.approx(expected, rel=1e-12)
+
+
+def _write_bapps(root: Path, n: int = 3, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    for split, folders, judgement in (("2afc", ("ref", "p0", "p1"), "judge"), ("jnd", ("p0", "p1"), "same")):
+        subset = root / split / "val" / "traditional"
+        for i in range(n):
+            for folder in folders:
+                (subset / folder).mkdir(parents=True, exist_ok=True)
+                Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(subset / folder / f"{i:06d}.png")
+            (subset / judgement).mkdir(exist_ok=True)
+            np.save(subset / judgement / f"{i:06d}.npy", np.array([rng.integers(0, 6) / 5]))
+    return root
+
+
+def _prepare(root: Path, tmp_path: Path) -> Path:
+    return bapps.prepare(root, tmp_path / "bapps.h5", ["traditional"], ["traditional"], progress=False)
+
+
+def test_prepare_reads_the_folder_in_sorted_order(tmp_path):
+    root = _write_bapps(tmp_path / "bapps")
+    with h5py.File(_prepare(root, tmp_path)) as h5:
+        assert h5["2afc/traditional/ref"].shape == (3, 64, 64, 3) and h5["2afc/traditional/ref"].dtype == np.uint8
+        assert list(h5["jnd/traditional/ids"][:]) == [b"000000", b"000001", b"000002"]
+        image = np.asarray(Image.open(root / "2afc/val/traditional/p1/000002.png"))
+        assert np.array_equal(h5["2afc/traditional/p1"][2], image)
+        judge = float(np.load(root / "2afc/val/traditional/judge/000001.npy")[0])
+        assert h5["2afc/traditional/judge"][1] == pytest.approx(judge)
+
+
+def test_corrupt_png_names_the_file(tmp_path):
+    root = _write_bapps(tmp_path / "bapps")
+    broken = root / "2afc/val/traditional/p0/000001.png"
+    broken.write_bytes(broken.read_bytes()[:100])
+    with pytest.raises(BappsFormatError, match=str(broken)):
+        _prepare(root, tmp_path)
+    assert not (tmp_path / "bapps.h5").exists()
+
+
+def test_missing_judge_file_names_the_file(tmp_path):
+    root = _write_bapps(tmp_path / "bapps")
+    missing = root / "2afc/val/traditional/judge/000002.npy"
+    missing.unlink()
+    with pytest.raises(BappsFormatError, match=f"missing judgement file {missing}"):
+        _prepare(root, tmp_path)
+
+
+def test_missing_subset_folder_is_named(tmp_path):
+    root = _write_bapps(tmp_path / "bapps")
+    with pytest.raises(BappsFormatError, match="2afc/val/cnn/ref"):
+        bapps.prepare(root, tmp_path / "x.h5", ["cnn"], [], progress=False)
+
+
+def test_cache_pass_and_scores_are_consistent_and_deterministic(tmp_path):
+    prepared = _prepare(_write_bapps(tmp_path / "bapps", n=5), tmp_path)
+    first = distance_cache.compute_distances("alexnet", "random", prepared, tmp_path / "a.h5", batch_size=2, progress=False)
+    second = distance_cache.compute_distances("alexnet", "random", prepared, tmp_path / "b.h5", batch_size=5, progress=False)
+    with h5py.File(first) as a, h5py.File(second) as b:
+        for layer in "ESML":
+            np.testing.assert_allclose(a[f"lpips/{layer}/2afc/traditional/d0"][:], b[f"lpips/{layer}/2afc/traditional/d0"][:], rtol=1e-5)
+        d0 = sum(a[f"lpips/{layer}/2afc/traditional/d0"][:].astype(float) for layer in "ESML")
+        d1 = sum(a[f"lpips/{layer}/2afc/traditional/d1"][:].astype(float) for layer in "ESML")
+        judge = a["judgements/2afc/traditional/judge"][:]
+        assert a.attrs["arch"] == "alexnet" and a.attrs["seed"] == 0 and a.attrs["torch"]
+    table = scoring.score(first, list("ESML"))
+    row = table[(table.metric == "2afc") & (table.subset == "")]
+    assert row.layer.item() == "all" and row.value.item() == pytest.approx(scoring.score_2afc(d0, d1, judge))
+    single = scoring.score(first, "M")
+    assert set(single.metric) == {"2afc", "jnd"} and set(single.subset) == {"", "traditional"}
+    assert single.value.between(0, 1).all()
+
+
+def test_cache_distances_equal_a_direct_computation(tmp_path):
+    import torch
+
+    import lossnet
+
+    root = _write_bapps(tmp_path / "bapps", n=2)
+    cache = distance_cache.compute_distances("squeezenet1_1", "random", _prepare(root, tmp_path), tmp_path / "c.h5",
+                                         layers=["S"], progress=False)
+    net = lossnet.LossNetwork("squeezenet1_1", layers=["S"], weights="random")
+
+    def load(folder):
+        return torch.from_numpy(np.asarray(Image.open(root / f"jnd/val/traditional/{folder}/000001.png"))).permute(2, 0, 1)[None] / 255.0
+
+    with torch.no_grad():
+        expected = lossnet.distance("lpips", net(load("p0")), net(load("p1"))).item()
+    with h5py.File(cache) as h5:
+        assert h5["lpips/S/jnd/traditional/d"][1] == pytest.approx(expected, rel=1e-5)
+
+
+def test_score_unknown_layer_is_named(tmp_path):
+    prepared = _prepare(_write_bapps(tmp_path / "bapps", n=2), tmp_path)
+    cache = distance_cache.compute_distances("alexnet", "random", prepared, tmp_path / "c.h5", layers=["E"], progress=False)
+    with pytest.raises(KeyError, match="no lpips distances for layers \\['L'\\]"):
+        scoring.score(cache, "L")
+
+
+def test_distortion_sensitivity_on_a_hand_made_cache(tmp_path):
+    from lossnet.benchmarks.similarity.sensitivity import distortion_sensitivity
+
+    with h5py.File(tmp_path / "c.h5", "w") as cache:
+        cache.attrs.update({"arch": "toy", "weights": "random"})
+        cache["judgements/2afc/traditional/judge"] = np.array([1.0, 0.0, 0.6, 1.0])
+        cache["lpips/E/2afc/traditional/d0"] = np.array([3.0, 1.0, 9.0, 1.0])
+        cache["lpips/E/2afc/traditional/d1"] = np.array([1.0, 2.0, 0.0, 3.0])
+    row = distortion_sensitivity([tmp_path / "c.h5"]).iloc[0]
+    # unanimous triplets 0, 1, 3: margins (rejected - chosen) = 3-1, 2-1, 1-3
+    assert row.n_unanimous == 3
+    assert row.mean_margin == pytest.approx((2 + 1 - 2) / 3)
+    assert row.relative_margin == pytest.approx((2 / 2 + 1 / 1.5 - 2 / 2) / 3)
+    assert row.agreement == pytest.approx(2 / 3)
+
+
+def test_cli_scores_every_requested_distance(tmp_path, capsys):
+    from lossnet.cli import main
+    from lossnet.benchmarks.similarity.demo import make_bapps
+
+    root = make_bapps(tmp_path / "bapps", n_2afc=2, n_jnd=2, seed=0)
+    output = tmp_path / "scores.csv"
+    code = main(["similarity", str(root), "--arch", "alexnet", "--layers", "E", "M", "--weights", "random",
+                 "--distances", "lpips", "gram", "--output", str(output)])
+    assert code == 0
+    import pandas as pd
+
+    scores = pd.read_csv(output, keep_default_na=False)
+    headline = scores[scores.subset == ""]
+    assert sorted(set(zip(headline.distance, headline.layer))) == [
+        ("gram", "E"), ("gram", "M"), ("gram", "all"), ("lpips", "E"), ("lpips", "M"), ("lpips", "all")
+    ]
+    assert "gram" in capsys.readouterr().out

@@ -1,0 +1,163 @@
+"""The Snakemake workflow as a user runs it: config validation, the planned DAG, offline behaviour, the demo."""
+
+from pathlib import Path
+
+import math
+
+import pandas as pd
+import pytest
+from conftest import copy_workflow, job_counts, snakemake, tail
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A fresh copy of the workflow, as a new clone would have it."""
+    return copy_workflow(tmp_path)
+
+
+def test_paper_config_plans_the_study(workdir):
+    result = snakemake(workdir, "-n", "results/tables/rankings.csv")
+    assert result.returncode == 0, result.stderr
+    counts = job_counts(result.stdout)
+    assert counts["similarity_cache"] == 14
+    assert counts["similarity_score"] == 56
+    assert counts["similarity_score_all_layers"] == 14
+    assert counts["similarity_pixel"] == 3
+    assert counts["download"] == 2 + 4  # BAPPS twoafc_val and jnd; SVHN train, test, extra and STL-10
+    assert counts["extract"] == 2 + 1
+    # benchmark 4: 14 architectures x 4 layers x {svhn, stl10}, plus the pixel-MSE reference per dataset
+    assert counts["autoencoder_train"] == counts["autoencoder_probe"] == 56 * 2
+    assert counts["autoencoder_train_pixel"] == counts["autoencoder_probe_pixel"] == 2
+
+
+def test_config_typo_is_named(workdir):
+    (workdir / "typo.yaml").write_text("similarity:\n  batchsize: 8\n")
+    result = snakemake(workdir, "-n", "--configfile", "typo.yaml")
+    assert result.returncode != 0
+    assert "batchsize" in result.stdout + result.stderr
+
+
+def test_config_wrong_type_is_named(workdir):
+    (workdir / "wrong.yaml").write_text("similarity:\n  batch_size: lots\n")
+    result = snakemake(workdir, "-n", "--configfile", "wrong.yaml")
+    assert result.returncode != 0
+    assert "'lots' is not of type 'integer'" in result.stdout + result.stderr
+
+
+def test_unknown_architecture_is_named(workdir):
+    (workdir / "arch.yaml").write_text("architectures: [vgg16, vgg17]\n")
+    result = snakemake(workdir, "-n", "--configfile", "arch.yaml")
+    assert result.returncode != 0
+    assert "unknown architecture 'vgg17'" in result.stdout + result.stderr
+
+
+def test_a_new_architecture_is_one_config_entry(workdir):
+    (workdir / "new.yaml").write_text(
+        "architectures:\n  - alexnet\n"
+        "  - {name: mobilenet_v3_small, layers: {E: features.0, S: features.1, M: features.4, L: features.12}}\n"
+    )
+    result = snakemake(workdir, "-n", "results/tables/rankings.csv", "--configfile", "new.yaml")
+    assert result.returncode == 0, result.stderr
+    assert job_counts(result.stdout)["similarity_cache"] == 2
+    assert "results/cache/similarity/imagenet/mobilenet_v3_small.h5" in result.stdout
+
+
+def test_offline_download_stops_with_a_clear_message(workdir):
+    (workdir / "offline.yaml").write_text(
+        "similarity:\n  archives:\n"
+        "    twoafc_val: {url: 'http://127.0.0.1:9/twoafc_val.tar.gz'}\n"
+        "    jnd: {url: 'http://127.0.0.1:9/jnd.tar.gz'}\n"
+    )
+    result = snakemake(workdir, "--cores", "1", "data/raw/bapps/jnd.tar.gz", "--configfile", "offline.yaml")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "DownloadError" in output and "http://127.0.0.1:9/jnd.tar.gz" in output
+    log = (workdir / "logs/data/download/bapps/jnd.tar.gz.log").read_text()
+    assert "data/raw/bapps/jnd.tar.gz" in log
+    assert not (workdir / "data/raw/bapps/jnd.tar.gz").exists()
+
+
+@pytest.mark.slow
+def test_offline_demo_produces_rankings(demo_run):
+    rankings = pd.read_csv(demo_run / "results/tables/rankings.csv")
+    networks = ["alexnet", "resnet18", "squeezenet1_1"]
+    references = ["l2", "mmdpp", "pixel", "ssim"]  # network-free rows: pixel distances (B1), pixel-MSE autoencoder (B4)
+    assert sorted(rankings.arch) == sorted(networks + references)
+    assert set(rankings.weights) == {"random"}
+    assert sorted(rankings.position)[0] == 1 and rankings.position.max() <= len(rankings)
+    both = rankings[rankings.arch.isin(networks)]
+    assert both.similarity.notna().all() and both.autoencoding.notna().all() and (both.n_benchmarks == 2).all()
+
+    scores = pd.read_csv(demo_run / "results/tables/scores.csv", keep_default_na=False)
+    headline = scores[(scores.subset == "") & (scores.layer != "all")]
+    similarity = headline[(headline.benchmark == "similarity") & (headline.weights == "random")]
+    assert sorted(similarity.distance.unique()) == ["gram", "lpips", "meanpool"]
+    assert len(similarity) == 3 * 4 * 2 * 3  # arch x layer x {2afc, jnd} x distance
+    assert headline[headline.benchmark == "similarity"].value.between(0, 1).all()
+    assert (demo_run / "logs/similarity/cache/random/alexnet.log").read_text()
+
+    # Benchmark 4: the probes beat chance (10 classes) on both synthetic datasets, by three standard errors of
+    # the mean accuracy over the loss networks' test sets.
+    n_test = 400  # demo.yaml autoencoding.demo.n_test
+    autoencoding = headline[(headline.benchmark == "autoencoding") & (headline.weights == "random")]
+    for dataset in ("svhn", "stl10"):
+        accuracies = autoencoding[autoencoding.metric == dataset].value
+        assert len(accuracies) == 3 * 4
+        standard_error = math.sqrt(0.1 * 0.9 / (n_test * len(accuracies)))
+        assert accuracies.mean() > 0.1 + 3 * standard_error, (dataset, accuracies.tolist())
+
+
+@pytest.mark.slow
+def test_demo_report_and_image_mean_build_offline(demo_copy):
+    result = snakemake(demo_copy, "--cores", "2", "results/report.html", "results/figures/image_mean.png",
+                       "--configfile", "demo.yaml", timeout=900)
+    assert result.returncode == 0, tail(result)
+    counts = job_counts(result.stdout)
+    assert "similarity_cache" not in counts and "autoencoder_train" not in counts  # reuses the demo run
+    report = (demo_copy / "results/report.html").read_text()
+    assert "<img" in report and "alexnet" in report.lower() and "best layer" in report.lower()
+    for name in ("fig2_layers", "fig3_autoencoding", "fig4_flops", "fig5_imagenet", "heatmap"):
+        assert (demo_copy / f"results/figures/random/{name}.png").stat().st_size > 10_000
+    best = pd.read_csv(demo_copy / "results/tables/best_layers.csv")
+    assert set(best.metric) == {"2afc", "jnd", "svhn", "stl10"}
+    image_mean = pd.read_csv(demo_copy / "results/figures/image_mean.csv")
+    assert len(image_mean) >= 4
+
+
+@pytest.fixture
+def archive_server(tmp_path_factory):
+    """A loopback HTTP server serving generated BAPPS archives (the "remote")."""
+    import functools
+    import http.server
+    import threading
+
+    from lossnet.benchmarks.similarity.demo import make_bapps, write_bapps_archives
+
+    folder = tmp_path_factory.mktemp("remote")
+    archives = write_bapps_archives(make_bapps(folder / "bapps", n_2afc=3, n_jnd=3), folder / "served")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder / "served"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", archives
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def test_download_extract_prepare_from_a_loopback_remote(workdir, archive_server):
+    import hashlib
+
+    import h5py
+
+    url, archives = archive_server
+    digest = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in archives.items()}
+    (workdir / "remote.yaml").write_text(
+        "similarity:\n  archives:\n"
+        f"    twoafc_val: {{url: '{url}/twoafc_val.tar.gz', sha256: '{digest['twoafc_val']}'}}\n"
+        f"    jnd: {{url: '{url}/jnd.tar.gz', sha256: '{digest['jnd']}'}}\n"
+    )
+    result = snakemake(workdir, "--cores", "2", "data/prepared/bapps.h5", "--configfile", "remote.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with h5py.File(workdir / "data/prepared/bapps.h5") as h5:
+        assert sorted(h5["2afc"]) == sorted(["traditional", "cnn", "superres", "deblur", "color", "frameinterp"])
+        assert h5["jnd/cnn/p0"].shape == (3, 64, 64, 3)
