@@ -140,7 +140,7 @@ def test_changed_hyperparameter_reruns_only_its_benchmark(demo_copy, name):
 @pytest.mark.slow
 def test_edited_script_reruns_its_rule(demo_copy):
     """A rule's script is code Snakemake tracks (by mtime); the modules it imports are not (docs/cluster.md)."""
-    script = demo_copy / "scripts/autoencoding_probe.py"
+    script = demo_copy / "scripts/autoencoding/probe.py"
     now = time.time()
     os.utime(script, (now, now))
     planned = dry_run(demo_copy)
