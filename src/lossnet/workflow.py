@@ -17,6 +17,9 @@ def start(snakemake: Any) -> None:
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
     logging.captureWarnings(True)
+    from ._util import exit_on_sigterm
+
+    exit_on_sigterm()  # a stopped job removes its temporary files
     logging.getLogger("lossnet").info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
     # Architectures defined in the config exist in this job's process too (built-ins are always there).
     from .zoo import register_from_config
