@@ -80,3 +80,59 @@ def test_a_replaced_state_dict_reruns_its_jobs(workdir):
     result = snakemake(workdir, "-n", *targets, "--rerun-triggers", "mtime", "--configfile", "mine.yaml")
     assert result.returncode == 0, tail(result)
     assert job_counts(result.stdout) == {"similarity_cache": 1, "autoencoder_train": 1}, tail(result)
+
+
+@pytest.mark.slow
+def test_a_sigkilled_snakemake_finishes_when_the_same_command_is_rerun(workdir):
+    # Issue 12 item 8: a killed Snakemake left its locks and incomplete markers, and the same command stopped
+    # with "Directory cannot be locked" / "IncompleteFilesException" until --unlock and --rerun-incomplete.
+    target = "results/cache/similarity/random/alexnet.h5"
+    command = SNAKEMAKE + ["--cores", "1", target, "--configfile", "demo.yaml"]
+    run = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    started = workdir / "logs/similarity/cache/random/alexnet.log"  # the last job has begun
+    deadline = time.time() + 300
+    while not started.exists() and run.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+    assert started.exists() and run.poll() is None, "the run ended before it could be killed"
+    time.sleep(1)
+    os.killpg(run.pid, signal.SIGKILL)  # Snakemake and its job, as a crash or `kill -9` would
+    run.wait(timeout=60)
+    assert list((workdir / ".snakemake/locks").glob("*.lock")), "the kill left no lock: the test tests nothing"
+    assert not (workdir / target).exists()
+
+    rerun = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, tail(rerun)
+    assert (workdir / target).exists()
+    assert not list((workdir / ".snakemake/locks").glob("*.lock"))
+    assert "removed" in rerun.stderr and "lock file" in rerun.stderr
+
+
+def test_locks_of_a_running_snakemake_are_kept(tmp_path):
+    # Stale-lock removal must never touch the locks of a Snakemake that is still running here.
+    import sys
+
+    locks = tmp_path / ".snakemake" / "locks"
+    locks.mkdir(parents=True)
+    (locks / "0.input.lock").write_text("x\n")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"from lossnet.workflow import clear_stale_locks; clear_stale_locks({str(tmp_path)!r}); "
+                               "print('ready', flush=True); import time; time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        assert not (locks / "0.input.lock").exists()  # no one else was running: stale, removed
+        (locks / "0.input.lock").write_text("x\n")  # now the holder's own lock
+        probe = subprocess.run(
+            [sys.executable, "-c", f"from lossnet.workflow import clear_stale_locks; "
+                                   f"print(clear_stale_locks({str(tmp_path)!r}))"],
+            capture_output=True, text=True, timeout=60)
+        assert probe.stdout.strip() == "[]", probe.stderr
+        assert (locks / "0.input.lock").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    probe = subprocess.run(
+        [sys.executable, "-c", f"from lossnet.workflow import clear_stale_locks; print(len(clear_stale_locks({str(tmp_path)!r})))"],
+        capture_output=True, text=True, timeout=60)
+    assert probe.stdout.strip() == "1" and not (locks / "0.input.lock").exists()
