@@ -5,7 +5,8 @@
 from snakemake.utils import min_version
 
 from lossnet.benchmarks import BENCHMARKS
-from lossnet.workflow import validate_config
+from lossnet.workflow import clear_stale_locks, validate_config
+from snakemake_interface_executor_plugins.settings import ExecMode
 
 min_version("8.0")
 
@@ -20,6 +21,10 @@ resource_scopes:
 
 
 validate_config(config, "schemas/config.schema.yaml")
+# Locks left by a killed Snakemake (SIGKILL, power loss) are removed when no other Snakemake runs here, so that
+# rerunning the same command resumes without `--unlock` (profiles/default also sets rerun-incomplete).
+if workflow.exec_mode == ExecMode.DEFAULT:
+    clear_stale_locks()
 
 
 # common.smk defines the tables each benchmark fills (downloads, score files); download.smk reads them, so last.

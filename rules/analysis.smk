@@ -23,6 +23,8 @@ rule rankings:
         "results/tables/scores.csv",
     output:
         "results/tables/rankings.csv",
+    params:
+        distance=config["similarity"]["rank_distance"],
     log:
         "logs/analysis/rankings.log",
     localrule: True

@@ -6,10 +6,15 @@
 #   SCORE_FILES, TARGETS  benchmark -> its per-job scores CSVs / extra final outputs
 from snakemake.exceptions import WorkflowError
 
+from lossnet.network import check_layer_paths
 from lossnet.zoo import LAYER_LABELS, get_architecture, register_from_config
 
 try:
     ARCHS = register_from_config(config["architectures"])
+    # A module path that torchvision's model lacks stops the run here, not in a job hours later.
+    for index, entry in enumerate(config["architectures"]):
+        if isinstance(entry, dict):
+            check_layer_paths(entry["name"], entry["layers"], where=f"architectures[{index}].layers")
 except ValueError as error:
     raise WorkflowError(f"config `architectures`: {error}")
 LAYERS = config["layers"]
@@ -59,6 +64,13 @@ def weights_for(arch, variant):
 
 def weights_source(wildcards):
     return weights_for(wildcards.arch, wildcards.weights)
+
+
+def weights_input(wildcards):
+    """The state_dict file of a job's weights variant as an input (none for imagenet and random), so that a new
+    file at the same path reruns the jobs that use it. Every rule whose job loads `weights_source` takes it."""
+    source = weights_source(wildcards)
+    return [] if source in ("imagenet", "random") else [source]
 
 
 def score_files(wildcards=None):

@@ -1,5 +1,7 @@
 """LossNetwork: the 56 loss networks, layer naming, weights and freezing."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -111,16 +113,86 @@ def test_pickled_module_is_not_loaded(tmp_path):
         lossnet.LossNetwork("alexnet", weights=tmp_path / "module.pth")
 
 
+def _cache_under_its_hash(path: Path, arch: str, monkeypatch) -> None:
+    """Point the ImageNet entry of ``arch`` at a file name whose hash prefix is that of ``path``'s content
+    (a real checkpoint cannot be made here), and move ``path`` there."""
+    import hashlib
+    import types
+
+    import lossnet.weights as weights_module
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    url = f"https://download.pytorch.org/models/{arch}-{digest[:8]}.pth"
+    monkeypatch.setattr(weights_module, "imagenet_weights", lambda name: types.SimpleNamespace(url=url))
+    target = weights_module.imagenet_cache_path(arch)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path.rename(target)
+
+
 def test_imagenet_weights_come_from_the_torch_hub_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    from lossnet.weights import imagenet_cache_path
-
-    path = imagenet_cache_path("squeezenet1_1")
-    path.parent.mkdir(parents=True)
-    torch.save(build_model("squeezenet1_1", "random", seed=5).state_dict(), path)
+    torch.save(build_model("squeezenet1_1", "random", seed=5).state_dict(), tmp_path / "sq.pth")
+    _cache_under_its_hash(tmp_path / "sq.pth", "squeezenet1_1", monkeypatch)
     x = torch.rand(1, 3, 64, 64)
     cached = lossnet.LossNetwork("squeezenet1_1", layers="L", weights="imagenet")(x)["L"]
     assert torch.equal(cached, lossnet.LossNetwork("squeezenet1_1", layers="L", weights="random", seed=5)(x)["L"])
+
+
+class _Planted:
+    """Unpickling this object creates ``marker``: code that runs if a loader trusts the pickle."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def _no_download(*args, **kwargs):
+    raise AssertionError("the cached file must be used (or refused), not downloaded again")
+
+
+def test_planted_pickle_in_the_hub_cache_does_not_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", _no_download)
+    from lossnet.weights import imagenet_cache_path
+
+    marker = tmp_path / "code-ran"
+    planted = imagenet_cache_path("alexnet")
+    assert planted.name == "alexnet-owt-7be5be79.pth"
+    planted.parent.mkdir(parents=True)
+    torch.save({"features.0.weight": _Planted(marker)}, planted)
+    with pytest.raises(WeightsUnavailableError) as error:
+        lossnet.LossNetwork("alexnet", weights="imagenet")
+    assert not marker.exists()
+    assert str(planted) in str(error.value) and "Delete it" in str(error.value)
+
+
+def test_planted_pickle_with_a_matching_hash_is_still_not_run(tmp_path, monkeypatch):
+    # Even a file whose hash matches its name is read with weights_only=True.
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", _no_download)
+    marker = tmp_path / "code-ran"
+    torch.save({"features.0.weight": _Planted(marker)}, tmp_path / "evil.pth")
+    _cache_under_its_hash(tmp_path / "evil.pth", "alexnet", monkeypatch)
+    with pytest.raises(ValueError, match="alexnet-[0-9a-f]{8}.pth") as error:
+        lossnet.LossNetwork("alexnet", weights="imagenet")
+    assert not marker.exists()
+    assert "delete it" in str(error.value)
+
+
+def test_empty_weights_file_says_it_is_empty(tmp_path):
+    (tmp_path / "empty.pth").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"empty.pth.*empty \(0 bytes\)"):
+        lossnet.LossNetwork("alexnet", weights=tmp_path / "empty.pth")
+    (tmp_path / "junk.pth").write_bytes(b"\x00" * 10)
+    with pytest.raises(ValueError, match=r"junk.pth as a torchvision state_dict \(\w"):
+        lossnet.LossNetwork("alexnet", weights=tmp_path / "junk.pth")
+
+
+def test_directory_as_weights_says_it_is_a_directory(tmp_path):
+    with pytest.raises(ValueError, match=f"{tmp_path} is a directory"):
+        lossnet.LossNetwork("alexnet", weights=tmp_path)
 
 
 def test_missing_imagenet_weights_offline_say_where_they_were_looked_for(tmp_path, monkeypatch):

@@ -217,6 +217,16 @@ def test_resume_with_other_settings_is_refused(tmp_path):
         quick_fit(tiny_autoencoder(), mse_loss, tiny_data(), tmp_path, epochs=2, seed=1)
 
 
+def test_fewer_epochs_than_the_checkpoint_are_refused(tmp_path):
+    # Issue 12 item 3: the 4-epoch model must not come back labelled 2 epochs.
+    quick_fit(tiny_autoencoder(), mse_loss, tiny_data(), tmp_path, epochs=4)
+    before = (tmp_path / "last.pt").read_bytes(), (tmp_path / "best.pt").read_bytes()
+    with pytest.raises(ValueError, match=r"holds 4 finished epochs, more than the 2 asked for") as error:
+        quick_fit(tiny_autoencoder(), mse_loss, tiny_data(), tmp_path, epochs=2)
+    assert f"delete {tmp_path}" in str(error.value)
+    assert ((tmp_path / "last.pt").read_bytes(), (tmp_path / "best.pt").read_bytes()) == before
+
+
 class WithPerceptualLoss(nn.Module):
     """A trained model carrying its loss network, as a benchmark does: ``.train()`` reaches the loss."""
 

@@ -96,6 +96,7 @@ rule prepare_autoencoding:
 rule autoencoder_train:
     input:
         "data/prepared/{dataset}.h5",
+        weights=weights_input,
     output:
         "results/cache/autoencoding/{weights}/{arch}/{layer}/{dataset}.h5",
     wildcard_constraints:
@@ -119,6 +120,8 @@ rule autoencoder_train:
 
 
 use rule autoencoder_train as autoencoder_train_pixel with:
+    input:
+        "data/prepared/{dataset}.h5",
     output:
         "results/cache/autoencoding/none/pixel/{dataset}.h5",
     params:

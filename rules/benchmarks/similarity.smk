@@ -1,6 +1,11 @@
 # Benchmark 1, perceptual similarity on BAPPS (protocol section 3): the data decoded once, one network pass per
 # architecture into a distance cache, then one score job per layer; network-free distances as reference rows.
 SIMILARITY = config["similarity"]
+if SIMILARITY["rank_distance"] not in SIMILARITY["distances"]:
+    raise WorkflowError(
+        f"config similarity.rank_distance: {SIMILARITY['rank_distance']!r} is the distance the rankings use, so it "
+        f"must be among similarity.distances (now {SIMILARITY['distances']}): add it there or choose one of them"
+    )
 BAPPS_ARCHIVES = {"2afc": "twoafc_val", "jnd": "jnd"}  # folder -> the archive that unpacks into it
 BAPPS_ROOT = {"download": "data/raw/bapps/dataset", "demo": "data/demo/bapps", "folder": SIMILARITY["root"]}[
     SIMILARITY["source"]
@@ -52,6 +57,7 @@ rule prepare_bapps:
 rule similarity_cache:
     input:
         "data/prepared/bapps.h5",
+        weights=weights_input,
     output:
         "results/cache/similarity/{weights}/{arch}.h5",
     params:

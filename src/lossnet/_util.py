@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from pathlib import Path
 from typing import Iterator
 
@@ -40,3 +41,13 @@ def write_csv(table, path: str | os.PathLike, **to_csv_kwargs) -> Path:
     with atomic_output(path) as partial:
         table.to_csv(partial, **to_csv_kwargs)
     return Path(path)
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM (Snakemake stopping its jobs on Ctrl-C, SLURM's scancel or time limit) into ``SystemExit``, so
+    that :func:`atomic_output` and other cleanup run instead of the process vanishing with a temporary file left."""
+
+    def _exit(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)

@@ -34,6 +34,19 @@ def resolve_layers(arch: str, layers: str | Sequence[str]) -> dict[str, str]:
     return resolved
 
 
+def check_layer_paths(arch: str, layers: dict[str, str], where: str = "layers") -> None:
+    """Check that every module path of ``layers`` (label -> path) exists in ``arch``; the error names the key."""
+    nodes = _module_nodes(arch)
+    for label, path in layers.items():
+        if path not in nodes:
+            close = sorted((node for node in nodes if node.split(".")[0] == path.split(".")[0]), key=_natural)[:12]
+            raise ValueError(
+                f"{where}.{label}: {path!r} is not a module of torchvision's {arch}"
+                + (f" (nearby: {', '.join(close)})" if close else "")
+                + f"; `lossnet archs {arch}` lists every module path"
+            )
+
+
 def _natural(name: str) -> list:
     return [int(part) if part.isdigit() else part for part in name.replace(".", " . ").split()]
 

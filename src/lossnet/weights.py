@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import urllib.error
@@ -68,16 +69,27 @@ def build_model(arch: str, weights: str | os.PathLike = "imagenet", seed: int = 
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    if path.is_dir():
+        raise ValueError(f"weights {path} is a directory, not a state_dict file (weights must be 'imagenet', "
+                                "'random' or the path of a torchvision-format state_dict file)")
     if not path.is_file():
         raise FileNotFoundError(
             f"weights file {path} does not exist (weights must be 'imagenet', 'random' or a state_dict path)"
         )
+    return _load_tensors(path, "give the path of a state_dict saved with torch.save(model.state_dict(), path)")
+
+
+def _load_tensors(path: Path, advice: str) -> dict[str, torch.Tensor]:
+    """``torch.load(path, weights_only=True)`` of a mapping of names to tensors, or an error naming ``path``."""
+    if path.stat().st_size == 0:
+        raise ValueError(f"cannot read {path} as a torchvision state_dict: the file is empty (0 bytes); {advice}")
     try:
         state_dict = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for a damaged or pickled-module file
-        raise ValueError(f"cannot read {path} as a torchvision state_dict: {error}") from error
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"cannot read {path} as a torchvision state_dict ({reason}); {advice}") from error
     if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
-        raise ValueError(f"{path} does not hold a state_dict (a mapping of parameter names to tensors)")
+        raise ValueError(f"{path} does not hold a state_dict (a mapping of parameter names to tensors); {advice}")
     return state_dict
 
 
@@ -87,14 +99,55 @@ def imagenet_cache_path(arch: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / filename
 
 
-def _imagenet_state_dict(arch: str) -> dict[str, torch.Tensor]:
-    weights = imagenet_weights(arch)
-    try:
-        return weights.get_state_dict(progress=False, check_hash=True)
-    except (urllib.error.URLError, OSError) as error:
+def _hash_prefix(filename: str) -> str | None:
+    """The sha256 prefix torch hub puts in a checkpoint's file name (``alexnet-owt-7be5be79.pth``: ``7be5be79``)."""
+    match = torch.hub.HASH_REGEX.search(filename)
+    return match.group(1) if match and match.group(1) else None
+
+
+_VERIFIED: dict[tuple[str, int, int], bool] = {}  # (path, size, mtime_ns) already hashed in this process
+
+
+def _verify_cached(path: Path, url: str) -> None:
+    """Check the sha256 of the cached ``path`` against the prefix in its file name, before anything unpickles it."""
+    prefix = _hash_prefix(path.name)
+    if prefix is None:
+        return
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key in _VERIFIED:
+        return
+    with open(path, "rb") as file:
+        digest = hashlib.file_digest(file, "sha256").hexdigest()
+    if not digest.startswith(prefix):
         raise WeightsUnavailableError(
-            f"ImageNet weights for {arch} are not cached at {imagenet_cache_path(arch)} and could not be "
-            f"downloaded from {weights.url} ({error}). On a machine with internet run "
-            f"`python -c \"import torchvision; torchvision.models.get_model('{arch}', weights='IMAGENET1K_V1')\"` "
-            f"and copy the file to that path (or set TORCH_HOME), or pass a state_dict file as weights."
-        ) from error
+            f"the cached ImageNet checkpoint {path} is not the published file: its sha256 is {digest}, the file name "
+            f"promises one starting with {prefix} (damaged, truncated or replaced). It was not loaded. Delete it to "
+            f"download it again, or copy the original from {url} to that path."
+        )
+    _VERIFIED[key] = True
+
+
+def _imagenet_state_dict(arch: str) -> dict[str, torch.Tensor]:
+    """The ImageNet state_dict from the torch hub cache (downloaded there first if absent).
+
+    The cached file is verified against the sha256 prefix of its name on every load and read with
+    ``weights_only=True``: a file placed in the cache by hand can neither be a wrong checkpoint nor run code.
+    """
+    weights = imagenet_weights(arch)
+    path = imagenet_cache_path(arch)
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # torch hub writes to a temporary file, checks the hash prefix and only then renames it to `path`.
+            torch.hub.download_url_to_file(weights.url, str(path), hash_prefix=_hash_prefix(path.name),
+                                           progress=False)
+        except (urllib.error.URLError, OSError, RuntimeError) as error:
+            raise WeightsUnavailableError(
+                f"ImageNet weights for {arch} are not cached at {path} and could not be "
+                f"downloaded from {weights.url} ({error}). On a machine with internet run "
+                f"`python -c \"import torchvision; torchvision.models.get_model('{arch}', weights='IMAGENET1K_V1')\"` "
+                f"and copy the file to that path (or set TORCH_HOME), or pass a state_dict file as weights."
+            ) from error
+    _verify_cached(path, weights.url)
+    return _load_tensors(path, f"delete it to download it again, or copy the original from {weights.url}")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import sys
 import traceback
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 
 def start(snakemake: Any) -> None:
@@ -17,6 +19,9 @@ def start(snakemake: Any) -> None:
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
     logging.captureWarnings(True)
+    from ._util import exit_on_sigterm
+
+    exit_on_sigterm()  # a stopped job removes its temporary files
     logging.getLogger("lossnet").info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
     # Architectures defined in the config exist in this job's process too (built-ins are always there).
     from .zoo import register_from_config
@@ -45,3 +50,39 @@ def validate_config(config: dict, schema: str) -> None:
             raise
         where = "config" + "".join(f"[{part!r}]" if isinstance(part, int) else f".{part}" for part in cause.path)
         raise WorkflowError(f"{where}: {cause.message}") from None
+
+
+_RUN_MARK: TextIO | None = None  # this Snakemake's shared lock on .snakemake/lossnet-run.lock, held until it exits
+
+
+def clear_stale_locks(workdir: str | Path = ".") -> list[Path]:
+    """Remove the lock files a killed Snakemake left in ``workdir/.snakemake/locks``, and only those.
+
+    Snakemake locks a directory with plain files that a SIGKILL or a power loss leaves behind, so that the same
+    command then stops with "Directory cannot be locked" until ``--unlock``. Every Snakemake of this workflow holds
+    a shared ``flock`` on ``.snakemake/lossnet-run.lock`` from the moment it reads the Snakefile until it exits
+    (the kernel releases it however the process ends). Whoever gets the lock exclusively is the only Snakemake
+    alive here, so the lock files it finds are stale and are removed; otherwise they belong to a running Snakemake
+    and stay. Call it once, in the main Snakemake process (not in job subprocesses). Returns the removed files.
+    """
+    global _RUN_MARK
+    if _RUN_MARK is not None:
+        return []
+    meta = Path(workdir) / ".snakemake"
+    meta.mkdir(parents=True, exist_ok=True)
+    mark = open(meta / "lossnet-run.lock", "a")
+    removed: list[Path] = []
+    try:
+        fcntl.flock(mark, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pass  # another Snakemake of this workflow is running here: its locks are real
+    else:
+        for lock in sorted((meta / "locks").glob("*.lock")):
+            lock.unlink(missing_ok=True)
+            removed.append(lock)
+        if removed:
+            print(f"lossnet: removed {len(removed)} lock file(s) in {meta / 'locks'} left by a Snakemake that was "
+                  "killed (no other Snakemake is running here)", file=sys.stderr)
+    fcntl.flock(mark, fcntl.LOCK_SH)  # blocks only while another run briefly holds it exclusively
+    _RUN_MARK = mark
+    return removed

@@ -32,6 +32,17 @@ class _Handler(BaseHTTPRequestHandler):
         if data is None:
             self.send_error(404)
             return
+        if server.fail_with.get(self.path):
+            self.send_error(server.fail_with[self.path].pop(0))
+            return
+        if self.path in server.no_length and not self.headers.get("Range"):
+            # a close-delimited body: the client cannot tell a dropped connection from the end unless it asks
+            self.send_response(200)
+            self.end_headers()
+            drop = server.drop_after.pop(self.path, None)
+            self.wfile.write(data if drop is None else data[:drop])
+            self.close_connection = True
+            return
         start, status = 0, 200
         header = self.headers.get("Range")
         if header and self.path not in server.ignore_range:
@@ -59,6 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
 def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.files, httpd.ignore_range, httpd.drop_after, httpd.requests = {"/data.bin": PAYLOAD}, set(), {}, []
+    httpd.no_length, httpd.fail_with = set(), {}
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -185,3 +197,66 @@ def test_tar_member_escaping_destination_is_refused(tmp_path):
     with pytest.raises(DownloadError, match="refusing"):
         extract_tar(archive, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.tar"]
+
+
+def test_416_with_a_part_of_another_size_starts_over(server, tmp_path):
+    # Issue 12 item 6: a 416 was taken as "complete" whatever the size of the part (no checksum pinned).
+    url, dest, part = f"{server.url}/data.bin", tmp_path / "data.bin", tmp_path / "data.bin.part"
+    part.write_bytes(PAYLOAD + b"left from an older, longer file")
+    assert download(url, dest, progress=False).read_bytes() == PAYLOAD
+    assert not part.exists()
+
+
+def test_transfer_without_length_cut_short_is_resumed_not_accepted(server, tmp_path):
+    # Issue 12 item 6: without Content-Length a half file landed under the final name.
+    server.files["/nolen.bin"] = PAYLOAD
+    server.no_length.add("/nolen.bin")
+    server.drop_after["/nolen.bin"] = 100_000
+    dest = download(f"{server.url}/nolen.bin", tmp_path / "nolen.bin", progress=False)
+    assert dest.read_bytes() == PAYLOAD
+    assert ("/nolen.bin", "bytes=100000-") in server.requests  # the size check that found it short
+
+
+def test_transfer_of_unknown_size_without_checksum_is_refused(server, tmp_path, monkeypatch):
+    server.files["/nolen.bin"] = PAYLOAD
+    server.no_length.add("/nolen.bin")
+    server.drop_after["/nolen.bin"] = 100_000
+    monkeypatch.setattr(dl, "_remote_size", lambda *args: None)  # a server that never tells the size
+    dest = tmp_path / "nolen.bin"
+    with pytest.raises(DownloadError, match="without its size") as caught:
+        download(f"{server.url}/nolen.bin", dest, progress=False)
+    assert str(dest) in str(caught.value)
+    assert not dest.exists() and not (tmp_path / "nolen.bin.part").exists()
+    # with a pinned checksum the checksum decides
+    server.drop_after.clear()
+    assert download(f"{server.url}/nolen.bin", dest, sha256=SHA256, progress=False).read_bytes() == PAYLOAD
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_busy_or_failing_server_is_retried(server, tmp_path, status):
+    server.fail_with["/data.bin"] = [status, status]
+    dest = download(f"{server.url}/data.bin", tmp_path / "data.bin", sha256=SHA256, retries=2, progress=False)
+    assert dest.read_bytes() == PAYLOAD and len(server.requests) == 3
+
+
+def test_failing_server_gives_up_after_the_retries(server, tmp_path):
+    server.fail_with["/data.bin"] = [503] * 3
+    with pytest.raises(DownloadError, match="503"):
+        download(f"{server.url}/data.bin", tmp_path / "data.bin", retries=2, progress=False)
+    assert not (tmp_path / "data.bin").exists()
+
+
+def test_staging_left_by_a_killed_extraction_is_removed(tmp_path):
+    _make_tree(tmp_path / "src")
+    archive = tmp_path / "tree.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(tmp_path / "src", arcname="tree")
+    out = tmp_path / "out"
+    (tmp_path / dl_staging_name(out)).mkdir()  # as a SIGKILL mid-extraction leaves it
+    (tmp_path / (dl_staging_name(out) + ".old")).mkdir()
+    extract_tar(archive, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src", "tree.tar"]
+
+
+def dl_staging_name(destination: Path) -> str:
+    return f".{destination.name}.extracting-k1ll3d"

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
+from .._util import atomic_output
 from ..benchmarks import BENCHMARKS
 from ..zoo import LAYER_LABELS as LAYER_ORDER
 from .labels import arch_label, benchmark_label, metric_label
@@ -219,6 +220,7 @@ def write_figures(scores: pd.DataFrame, attributes: pd.DataFrame, names: Iterabl
             with sns.axes_style(_style()), sns.plotting_context(_style()):
                 figure = FIGURES[name](subset, attributes)
                 for extension in ("png", "pdf"):
-                    figure.savefig(folder / f"{name}.{extension}", dpi=dpi, bbox_inches="tight")
+                    with atomic_output(folder / f"{name}.{extension}") as partial:
+                        figure.savefig(partial, format=extension, dpi=dpi, bbox_inches="tight")
                     written.append(folder / f"{name}.{extension}")
     return written

@@ -16,6 +16,7 @@ from typing import Iterable
 
 import pandas as pd
 
+from .._util import write_csv
 from ..benchmarks import benchmark_order
 from ..zoo import LAYER_LABELS
 from ..benchmarks.scores import ALL_LAYERS, REFERENCE_WEIGHTS, read_scores
@@ -29,11 +30,12 @@ def _column(scores: pd.DataFrame, name: str) -> pd.Series:
     return scores[name].fillna("").astype(str) if name in scores else pd.Series("", index=scores.index)
 
 
-def headline(scores: pd.DataFrame) -> pd.DataFrame:
-    """The rows that take part in rankings: no subset breakdowns, no all-layer sums, the primary distance."""
+def headline(scores: pd.DataFrame, distance: str = PRIMARY_DISTANCE) -> pd.DataFrame:
+    """The rows that take part in rankings: no subset breakdowns, no all-layer sums, the ranked ``distance``
+    (config ``similarity.rank_distance``)."""
     keep = (scores["layer"].astype(str) != ALL_LAYERS) & (_column(scores, "subset") == "")
-    distance = _column(scores, "distance")
-    keep &= distance.isin(["", PRIMARY_DISTANCE]) | (scores["weights"] == REFERENCE_WEIGHTS)
+    compared = _column(scores, "distance")
+    keep &= compared.isin(["", distance]) | (scores["weights"] == REFERENCE_WEIGHTS)
     return scores[keep]
 
 
@@ -45,9 +47,9 @@ def with_references(scores: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([own] + [references.assign(weights=variant) for variant in variants], ignore_index=True)
 
 
-def best_layers(scores: pd.DataFrame) -> pd.DataFrame:
+def best_layers(scores: pd.DataFrame, distance: str = PRIMARY_DISTANCE) -> pd.DataFrame:
     """Per (weights, benchmark, metric, arch): the best extraction layer and its value (Table IV)."""
-    rows = with_references(headline(scores))
+    rows = with_references(headline(scores, distance))
     rows["oriented"] = rows["value"].where(rows["higher_is_better"], -rows["value"])
     # On a tie the earlier layer wins (E before S, M, L), as the cheaper loss network.
     order = {label: i for i, label in enumerate(LAYER_LABELS)}
@@ -58,14 +60,14 @@ def best_layers(scores: pd.DataFrame) -> pd.DataFrame:
     return best.drop(columns="oriented").sort_values(["weights", "benchmark", "metric", "arch"]).reset_index(drop=True)
 
 
-def rank(scores: pd.DataFrame) -> pd.DataFrame:
+def rank(scores: pd.DataFrame, distance: str = PRIMARY_DISTANCE) -> pd.DataFrame:
     """The paper's ranking: per metric rank each architecture's best layer (ties averaged, 1 = best), average
     the ranks over each benchmark's metrics, then average the benchmarks (each weighted equally).
 
     One row per (weights, arch) with a column of mean rank per benchmark present, ``overall`` and
     ``position`` (1 = best overall; ties share the lower position). Each weights variant is ranked on its own.
     """
-    best = best_layers(scores)
+    best = best_layers(scores, distance)
     best["rank"] = best.groupby(["weights", "benchmark", "metric"])["value"].rank(method="average")
     # rank() ranks ascending; flip where higher is better so that 1 is always the best.
     count = best.groupby(["weights", "benchmark", "metric"])["value"].transform("count")
@@ -84,9 +86,14 @@ def ranked_benchmarks(rankings: pd.DataFrame) -> list[str]:
     return benchmark_order(c for c in rankings.columns if c not in RANKING_COLUMNS)
 
 
-def write_rankings(score_paths: Iterable[Path | str], output: Path | str) -> pd.DataFrame:
-    """Read scores, rank, and write the rankings CSV (the ``lossnet rank`` command)."""
-    table = rank(read_scores(score_paths))
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(output, index=False, float_format="%.4g")
+def write_rankings(score_paths: Iterable[Path | str], output: Path | str,
+                   distance: str = PRIMARY_DISTANCE) -> pd.DataFrame:
+    """Read scores, rank (by ``distance`` where rows name one), and write the rankings CSV (``lossnet rank``)."""
+    scores = read_scores(score_paths)
+    compared = set(_column(scores, "distance")) - {""}
+    if compared and distance not in compared:
+        raise ValueError(f"the scores compare features with {sorted(compared)} but not with {distance!r}, the "
+                         f"distance ranked: every similarity rank would be empty; rank by one of them")
+    table = rank(scores, distance)
+    write_csv(table, output, float_format="%.4g")
     return table

@@ -10,6 +10,7 @@ from typing import Iterable
 
 import pandas as pd
 
+from .._util import atomic_output
 from .labels import CAPTIONS, arch_label
 from .tables import benchmarks_in
 
@@ -74,6 +75,6 @@ def build_report(rankings: pd.DataFrame, best: pd.DataFrame, summary: pd.DataFra
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>lossnet report</title>"
             f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(page, encoding="utf-8")
+    with atomic_output(output) as partial:
+        partial.write_text(page, encoding="utf-8")
     return output

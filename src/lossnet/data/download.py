@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import http.client
 import logging
@@ -42,16 +43,61 @@ def _offline_hint(url: str, destination: Path) -> str:
     )
 
 
-def _fetch(url: str, part: Path, destination: Path, timeout: float, progress: bool) -> None:
-    """Append the rest of ``url`` to ``part``; raise ``IncompleteRead`` if the server stops early."""
+# HTTP answers worth another attempt: the server is busy or failing for a moment.
+_TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+
+class _Transient(OSError):
+    """A failure the next attempt may not have (a busy server, a part that has to start over)."""
+
+
+def _total_from_content_range(header: str | None) -> int | None:
+    """The full size in ``Content-Range: bytes a-b/N`` or ``bytes */N``; None when absent or ``*``."""
+    if header and "/" in header and not header.rstrip().endswith("/*"):
+        try:
+            return int(header.rsplit("/", 1)[1])
+        except ValueError:
+            return None
+    return None
+
+
+def _remote_size(url: str, offset: int, timeout: float) -> int | None:
+    """Ask the server for the file's size (a ranged request that reads no body); None if it does not say."""
+    request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            total = _total_from_content_range(response.headers.get("Content-Range"))
+            if total is None and response.status == 200 and response.headers.get("Content-Length"):
+                total = int(response.headers["Content-Length"])
+            return total
+    except urllib.error.HTTPError as error:
+        error.close()
+        return _total_from_content_range(error.headers.get("Content-Range")) if error.code == 416 else None
+
+
+def _fetch(url: str, part: Path, destination: Path, timeout: float, progress: bool) -> int | None:
+    """Append the rest of ``url`` to ``part``; return the file's size when the server says it.
+
+    Raises ``IncompleteRead`` if ``part`` ends short of that size and :class:`_Transient` on a busy server or a part
+    that cannot be continued (then deleted).
+    """
     offset = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as error:
         error.close()
-        if error.code == 416:  # nothing left after `offset`: the part is already complete
-            return
+        if error.code == 416:  # nothing left after `offset`: complete only if `offset` is the file's size
+            total = _total_from_content_range(error.headers.get("Content-Range"))
+            if total is not None and total == offset:
+                return total
+            part.unlink(missing_ok=True)
+            raise _Transient(
+                f"the server has no bytes after the {offset} of {part} (its size: {total if total is not None else 'not given'}); "
+                "starting over"
+            ) from error
+        if error.code in _TRANSIENT_STATUS:
+            raise _Transient(f"HTTP {error.code} {error.reason}") from error
         raise DownloadError(
             f"could not download {url} to {destination}: HTTP {error.code} {error.reason}. "
             + _offline_hint(url, destination)
@@ -59,12 +105,10 @@ def _fetch(url: str, part: Path, destination: Path, timeout: float, progress: bo
     with response:
         if response.status != 206:  # the server ignored the Range header and sends the whole file
             offset = 0
-        content_range = response.headers.get("Content-Range", "")
         length = response.headers.get("Content-Length")
-        if "/" in content_range and not content_range.endswith("/*"):
-            total: int | None = int(content_range.rsplit("/", 1)[1])
-        else:
-            total = offset + int(length) if length else None
+        total = _total_from_content_range(response.headers.get("Content-Range"))
+        if total is None and length:
+            total = offset + int(length)
         with part.open("ab" if offset else "wb") as file, tqdm(
             total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
             desc=destination.name, disable=not progress,
@@ -73,9 +117,16 @@ def _fetch(url: str, part: Path, destination: Path, timeout: float, progress: bo
                 file.write(chunk)
                 bar.update(len(chunk))
     size = part.stat().st_size
+    if total is None:
+        # No length was sent, so a dropped connection looks like the end of the file: ask for the size.
+        total = _remote_size(url, size, timeout)
     # urllib returns b"" instead of raising when a connection closes before Content-Length is reached.
     if total is not None and size < total:
         raise http.client.IncompleteRead(b"", total - size)
+    if total is not None and size > total:
+        part.unlink()
+        raise _Transient(f"{part} has {size} bytes, more than the {total} of the file; starting over")
+    return total
 
 
 def download(
@@ -91,9 +142,11 @@ def download(
     """Download ``url`` to ``destination`` unless a file matching the given checksums is already there.
 
     The transfer goes to ``<destination>.part``, resumes it with HTTP Range requests (also across
-    runs), is retried ``retries`` times on connection errors, is verified against ``sha256`` and
-    ``md5``, and is finally renamed atomically to ``destination``. Without a checksum the computed
-    sha256 is logged and written to ``<destination>.sha256`` so that it can be pinned.
+    runs), is retried ``retries`` times on connection errors and on busy or failing servers (HTTP 429 and 5xx), is
+    checked against the size the server gives and against ``sha256`` and ``md5``, and is finally renamed
+    atomically to ``destination``. Without a checksum the size must be known (a transfer of unknown length
+    is refused, since a dropped connection would look complete); the computed sha256 is then logged and
+    written to ``<destination>.sha256`` so that it can be pinned.
     """
     destination = Path(destination)
     expected = {name: digest.lower() for name, digest in (("sha256", sha256), ("md5", md5)) if digest}
@@ -103,7 +156,7 @@ def download(
     part.parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(retries + 1):
         try:
-            _fetch(url, part, destination, timeout, progress)
+            total = _fetch(url, part, destination, timeout, progress)
             break
         except (OSError, http.client.HTTPException) as error:  # URLError and socket timeouts are OSErrors
             if attempt == retries:
@@ -114,6 +167,13 @@ def download(
             logger.info("download of %s interrupted (%s); retrying", url, error)
             time.sleep(_RETRY_DELAY * 2**attempt)
 
+    if total is None and not expected:
+        part.unlink()
+        raise DownloadError(
+            f"{url} was sent without its size and no checksum is pinned for {destination}, so a transfer cut "
+            "short cannot be told from a complete one (the partial file is deleted). Pin its sha256 or md5 in the "
+            "config, or download it by other means and place it at that path."
+        )
     actual = {name: file_digest(part, name) for name in expected or ["sha256"]}
     mismatches = [f"{name} expected {expected[name]}, got {actual[name]}"
                   for name in expected if actual[name] != expected[name]]
@@ -135,8 +195,12 @@ def extract_tar(archive: Path, destination: Path) -> Path:
     """Extract ``archive`` safely into the directory ``destination``, replacing it only on success."""
     archive, destination = Path(archive), Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{destination.name}.extracting-"
+    for leftover in destination.parent.glob(f"{glob.escape(prefix)}*"):  # staging of a killed earlier extraction
+        logger.info("removing %s, left by an interrupted extraction", leftover)
+        shutil.rmtree(leftover, ignore_errors=True)
     # A sibling on the same file system, so that the final rename is atomic.
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=destination.parent))
     try:
         with tarfile.open(archive) as tar:
             tar.extractall(staging, filter="data")

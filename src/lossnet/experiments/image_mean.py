@@ -246,7 +246,8 @@ def render_grid(
     path.parent.mkdir(parents=True, exist_ok=True)
     written = [path.with_suffix(".png"), path.with_suffix(".pdf")]
     for file in written:
-        fig.savefig(file, dpi=150)
+        with atomic_output(file) as partial:
+            fig.savefig(partial, format=file.suffix[1:], dpi=150)
     plt.close(fig)
     return written
 

@@ -12,6 +12,8 @@ from lossnet.benchmarks.autoencoding.model import (
     Autoencoder,
     ImageSplit,
     decoder_grid,
+    run_key,
+    run_settings,
     train_autoencoder,
     write_embeddings,
 )
@@ -96,3 +98,63 @@ def test_image_split_reads_uint8_channels_first(prepared):
     data = ImageSplit(prepared, "train", limit=5, in_memory=False)
     assert len(data) == 5 and data[4].shape == (3, 96, 96) and data[4].dtype == torch.uint8
     assert torch.equal(data[4], ImageSplit(prepared, "train")[4])
+
+
+def _quick_train(prepared, checkpoints, **kwargs):
+    options = dict(arch="alexnet", layer="E", weights="random", epochs=1, batch_size=8, max_images=8, seed=0,
+                   device="cpu", progress=False)
+    return train_autoencoder(prepared, checkpoints, **{**options, **kwargs})
+
+
+def test_a_changed_layer_module_path_retrains(prepared, tmp_path, monkeypatch, caplog):
+    # Issue 12 item 2: E moved from features.1 to features.0 must not reuse the features.1 run.
+    from lossnet import zoo
+
+    torch.set_num_threads(1)
+    monkeypatch.setattr(zoo, "ARCHITECTURES", dict(zoo.ARCHITECTURES))
+    layers = dict(zoo.get_architecture("alexnet").layers)
+    zoo.register_architecture("alexnet", {**layers, "E": "features.1"})
+    first = _quick_train(prepared, tmp_path)
+    zoo.register_architecture("alexnet", {**layers, "E": "features.0"})
+    with caplog.at_level("INFO", logger="lossnet"):
+        second = _quick_train(prepared, tmp_path)
+    assert "nothing to train" not in caplog.text
+    assert len(list(tmp_path.glob("run-*/last.pt"))) == 2
+    assert not all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
+
+
+def test_fewer_epochs_through_the_benchmark_are_refused(prepared, tmp_path):
+    torch.set_num_threads(1)
+    _quick_train(prepared, tmp_path, arch="pixel", layer="-", epochs=2)
+    with pytest.raises(ValueError, match="more than the 1 asked for"):
+        _quick_train(prepared, tmp_path, arch="pixel", layer="-", epochs=1)
+
+
+def test_the_run_key_covers_what_defines_the_run(prepared, tmp_path):
+    from lossnet.weights import build_model
+
+    base = dict(arch="alexnet", layer="E", weights="random", lr=1e-3, batch_size=8, embedding_size=64,
+                normalize_input=True, n_images=8, precision="fp32", seed=0)
+
+    def key(data=prepared, **changes):
+        return run_key(run_settings(data, **{**base, **changes}))
+
+    reference = key()
+    assert key() == reference  # deterministic
+    for change in (dict(layer="S"), dict(weights="imagenet"), dict(lr=1e-4), dict(batch_size=16),
+                   dict(embedding_size=32), dict(normalize_input=False), dict(n_images=9), dict(precision="bf16"),
+                   dict(seed=1)):
+        assert key(**change) != reference, change
+    # A state_dict by content: the same path with other weights is another run, a copy elsewhere is the same.
+    state = tmp_path / "weights.pth"
+    torch.save(build_model("alexnet", "random", seed=1).state_dict(), state)
+    with_file = key(weights=str(state))
+    copy = tmp_path / "copy.pth"
+    copy.write_bytes(state.read_bytes())
+    assert key(weights=str(copy)) == with_file
+    torch.save(build_model("alexnet", "random", seed=2).state_dict(), state)
+    assert key(weights=str(state)) != with_file
+    # The prepared data by content, not by its file name.
+    other = tmp_path / prepared.name
+    other.write_bytes(prepared.read_bytes() + b"\0")
+    assert key(data=other) != reference

@@ -173,3 +173,97 @@ def test_cli_scores_every_requested_distance(tmp_path, capsys):
         ("gram", "E"), ("gram", "M"), ("gram", "all"), ("lpips", "E"), ("lpips", "M"), ("lpips", "all")
     ]
     assert "gram" in capsys.readouterr().out
+
+
+def test_odd_sized_image_is_named_even_when_it_comes_first(tmp_path):
+    # Issue 12 item 9: the first image's shape was taken as the norm, so the other ones were blamed.
+    root = _write_bapps(tmp_path / "bapps", n=4)
+    odd = root / "2afc/val/traditional/p0/000000.png"
+    Image.fromarray(np.zeros((32, 48, 3), np.uint8)).save(odd)
+    with pytest.raises(BappsFormatError) as caught:
+        _prepare(root, tmp_path)
+    message = str(caught.value)
+    assert f"1 of the 4 images" in message and f"{odd} (48x32)" in message and "not 64x64" in message
+    for other in ("000001", "000002", "000003"):
+        assert f"p0/{other}.png" not in message
+    assert not list(tmp_path.glob("bapps.h5*"))
+
+
+def test_a_folder_of_another_size_is_named(tmp_path):
+    root = _write_bapps(tmp_path / "bapps", n=3)
+    for i in range(3):
+        Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(root / f"2afc/val/traditional/p1/{i:06d}.png")
+    with pytest.raises(BappsFormatError, match=r"traditional/p1 are 32x32 but those in .*traditional/ref are 64x64"):
+        _prepare(root, tmp_path)
+    assert not list(tmp_path.glob("bapps.h5*"))
+
+
+def test_a_judgement_that_is_not_npy_gets_no_pickle_advice(tmp_path):
+    root = _write_bapps(tmp_path / "bapps")
+    text = root / "2afc/val/traditional/judge/000001.npy"
+    text.write_text("0.5\n")
+    with pytest.raises(BappsFormatError, match="is not a .npy array file") as caught:
+        _prepare(root, tmp_path)
+    assert str(text) in str(caught.value) and "pickle" not in str(caught.value)
+    assert not list(tmp_path.glob("bapps.h5*"))
+
+
+def test_no_subsets_is_refused_before_reading(tmp_path):
+    with pytest.raises(BappsFormatError, match="name at least one"):
+        bapps.prepare(tmp_path, tmp_path / "x.h5", [], [], progress=False)
+
+
+@pytest.mark.parametrize("kind", ["directory", "parent is a file"])
+def test_cli_unwritable_output_fails_before_computing(tmp_path, capsys, monkeypatch, kind):
+    # Issue 12 item 7: everything was computed, then lost in a traceback.
+    from lossnet.cli import main
+
+    def no_computing(*args, **kwargs):
+        raise AssertionError("computed before checking the output")
+
+    monkeypatch.setattr(bapps, "prepare", no_computing)
+    (tmp_path / "file").write_text("")
+    output = tmp_path if kind == "directory" else tmp_path / "file" / "scores.csv"
+    code = main(["similarity", str(tmp_path), "--arch", "alexnet", "--weights", "random", "--output", str(output)])
+    error = capsys.readouterr().err
+    assert code == 1 and str(output) in error
+    assert ("is a directory" if kind == "directory" else f"{tmp_path / 'file'} is a file") in error
+
+
+def test_cli_empty_subsets_are_refused_naming_the_options(tmp_path, capsys):
+    from lossnet.cli import main
+
+    code = main(["similarity", str(tmp_path), "--arch", "alexnet", "--weights", "random", "--subsets-2afc",
+                 "--subsets-jnd", "--output", str(tmp_path / "s.csv")])
+    error = capsys.readouterr().err
+    assert code == 1 and "--subsets-2afc" in error and "tmp" not in error.replace(str(tmp_path), "")
+
+
+def test_sigterm_removes_the_partial_file(tmp_path):
+    # Issue 12 item 10: a stopped prepare job (Snakemake's Ctrl-C, SLURM's scancel) left bapps.h5.partial.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = _write_bapps(tmp_path / "bapps", n=3)
+    script = f"""
+import time
+from lossnet._util import exit_on_sigterm
+from lossnet.benchmarks.similarity import data
+exit_on_sigterm()
+slow = data.read_image
+def read_image(path):
+    time.sleep(0.5)
+    return slow(path)
+data.read_image = read_image
+data.prepare({str(root)!r}, {str(tmp_path / 'bapps.h5')!r}, ['traditional'], ['traditional'], progress=False)
+"""
+    process = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.time() + 60
+    while not (tmp_path / "bapps.h5.partial").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert (tmp_path / "bapps.h5.partial").exists()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 128 + signal.SIGTERM
+    assert not list(tmp_path.glob("bapps.h5*"))

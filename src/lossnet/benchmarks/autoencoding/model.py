@@ -24,8 +24,11 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..._util import atomic_output, resolve_device
+from ...data.download import file_digest
 from ...loss import PerceptualLoss
 from ...training import fit, load_model_state
+from ...weights import imagenet_weights
+from ...zoo import get_architecture
 from .data import read_prepared
 
 log = logging.getLogger(__name__)
@@ -117,6 +120,48 @@ class ReconstructionLoss:
         return self.loss(model(images), images)
 
 
+RUN_KEY_VERSION = 2  # bump when the meaning of a run's settings changes, so old checkpoints are not resumed
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _content_digest(path: Path) -> str:
+    """sha256 of a file's content (memoised per process on path, size and mtime)."""
+    stat = Path(path).stat()
+    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = file_digest(path)
+    return _DIGESTS[key]
+
+
+def run_settings(prepared: Path, *, arch: str, layer: str, weights: str | Path, lr: float, batch_size: int,
+                 embedding_size: int, normalize_input: bool, n_images: int, precision: str, seed: int) -> dict:
+    """Everything that defines a training run (all but ``epochs``): a checkpoint is resumed only under equal settings.
+
+    The data by content, the loss network by its resolved module path, build kwargs and the content of a state_dict
+    file (not by the label, the path or the file name, which stay the same when what they point at changes).
+    """
+    if arch == "pixel":
+        network: dict[str, Any] = {"arch": "pixel"}
+    else:
+        spec = get_architecture(arch)
+        network = {"arch": arch, "layer": layer, "module": spec.module_path(layer),
+                   "build_kwargs": spec.build_kwargs}
+        if str(weights) in ("imagenet", "random"):
+            network["weights"] = str(weights)
+            if str(weights) == "imagenet":
+                network["checkpoint"] = imagenet_weights(arch).url.rsplit("/", 1)[-1]
+        else:
+            network["weights"] = {"state_dict_sha256": _content_digest(Path(weights))}
+    return {"version": RUN_KEY_VERSION, "data": {"name": Path(prepared).name, "sha256": _content_digest(prepared),
+                                                 "split": "unlabeled", "n_images": n_images},
+            "network": network, "distance": "mse", "normalize_input": normalize_input, "lr": lr,
+            "batch_size": batch_size, "embedding_size": embedding_size, "precision": precision, "seed": seed}
+
+
+def run_key(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def train_autoencoder(
     prepared: Path, checkpoint_dir: Path, *, arch: str, layer: str = "-", weights: str = "imagenet",
     epochs: int = 10, batch_size: int = 256, lr: float = 1e-3, embedding_size: int = 64,
@@ -125,14 +170,14 @@ def train_autoencoder(
 ) -> Autoencoder:
     """Train (or resume) an autoencoder on ``prepared``'s unlabeled split; return it with its last-epoch weights.
 
-    Checkpoints go to ``checkpoint_dir/run-<key>``, the key hashing every setting except ``epochs`` (so a changed
-    setting starts afresh while more epochs continue the run).
+    Checkpoints go to ``checkpoint_dir/run-<key>``, the key hashing :func:`run_settings` (every setting but
+    ``epochs``), so a changed setting starts afresh while more epochs continue the run (fewer are refused).
     """
     data = ImageSplit(prepared, "unlabeled", max_images, in_memory)
-    settings = dict(prepared=Path(prepared).name, arch=arch, layer=layer, weights=str(weights), lr=lr,
-                    batch_size=batch_size, embedding_size=embedding_size, normalize_input=normalize_input,
-                    max_images=len(data), precision=precision, seed=seed)
-    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    settings = run_settings(prepared, arch=arch, layer=layer, weights=weights, lr=lr, batch_size=batch_size,
+                            embedding_size=embedding_size, normalize_input=normalize_input, n_images=len(data),
+                            precision=precision, seed=seed)
+    key = run_key(settings)
     torch.manual_seed(seed)
     model = Autoencoder(data.size, embedding_size)
     loss = PerceptualLoss(arch, [layer] if arch != "pixel" else [], weights, "mse", normalize_input, seed)

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..._util import resolve_device
+from ..._util import resolve_device, write_csv
 from ..scores import score_table
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,5 @@ def probe_scores(embeddings: Path, output: Path | None = None, **settings: Any) 
            "seed": settings.get("seed", 0)}
     scores = score_table([row], extras=["probe", "val_accuracy", "seed"], benchmark=BENCHMARK, higher_is_better=True)
     if output is not None:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        scores.to_csv(output, index=False)
+        write_csv(scores, output)
     return scores

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from pathlib import Path
 
@@ -37,10 +38,27 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.set_defaults(run=_demo_data)
 
 
+def check_output_path(path: Path) -> None:
+    """Fail now, not after the computation, when a file cannot be written at ``path``."""
+    if path.is_dir():
+        raise ValueError(f"--output {path} is a directory: give the path of a CSV file, e.g. {path / 'scores.csv'}")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"--output {path} cannot be written: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"--output {path} cannot be written: no permission to write in {folder}")
+
+
 def _similarity(args: argparse.Namespace) -> None:
+    from ..._util import write_csv
     from . import cache as distance_cache, data as bapps, scoring
 
     layers = args.layers
+    check_output_path(Path(args.output))
+    if not args.subsets_2afc and not args.subsets_jnd:
+        raise ValueError("--subsets-2afc and --subsets-jnd are both empty: name at least one subset to score")
     with tempfile.TemporaryDirectory() as tmp:
         prepared = bapps.prepare(Path(args.root), Path(tmp) / "bapps.h5", args.subsets_2afc, args.subsets_jnd)
         cache = distance_cache.compute_distances(
@@ -53,8 +71,7 @@ def _similarity(args: argparse.Namespace) -> None:
             if len(layers) > 1:
                 tables.append(scoring.score(cache, layers, name))
     scores = pd.concat(tables, ignore_index=True)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    scores.to_csv(args.output, index=False)
+    write_csv(scores, args.output)
     headline = scores[scores["subset"] == ""]
     print(headline[["metric", "distance", "arch", "layer", "weights", "value"]].to_string(index=False))
 

@@ -13,6 +13,7 @@ stems, so the order is the same on every machine.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -47,10 +48,17 @@ def read_judgement(path: Path) -> float:
     """Read one judgement .npy (shape (1,) or scalar) as a float in [0, 1]."""
     if not path.is_file():
         raise BappsFormatError(f"missing judgement file {path}")
+    with open(path, "rb") as file:
+        magic = file.read(6)
+    if magic != b"\x93NUMPY":  # not numpy's array format (np.load would try it as a pickle)
+        raise BappsFormatError(
+            f"judgement file {path} is not a .npy array file (numpy's format, as np.save writes it); "
+            "BAPPS judgement files hold one float in [0, 1]: replace the file"
+        )
     try:
-        value = np.load(path)
-    except (OSError, ValueError) as error:
-        raise BappsFormatError(f"cannot read judgement file {path}: {error}") from error
+        value = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise BappsFormatError(f"cannot read judgement file {path} as a numeric .npy array: {error}") from error
     if value.size != 1 or not 0.0 <= float(value.reshape(-1)[0]) <= 1.0:
         raise BappsFormatError(f"judgement file {path} must hold one value in [0, 1], got {value!r}")
     return float(value.reshape(-1)[0])
@@ -75,12 +83,21 @@ def sample_ids(subset_dir: Path, split: str) -> list[str]:
 
 
 def _read_stack(paths: Sequence[Path], pool: ThreadPoolExecutor) -> np.ndarray:
+    """Decode ``paths`` into one array; images of another size than most are named (up to ten of them)."""
     images = list(pool.map(read_image, paths))  # PIL releases the GIL while decoding
-    shapes = {image.shape for image in images}
+    shapes = Counter(image.shape for image in images)
     if len(shapes) > 1:
-        odd = next(path for path, image in zip(paths, images) if image.shape != images[0].shape)
-        raise BappsFormatError(f"image {odd} has shape {shapes - {images[0].shape}}, expected {images[0].shape}")
+        usual = shapes.most_common(1)[0][0]
+        odd = [f"{path} ({_size(image.shape)})" for path, image in zip(paths, images) if image.shape != usual]
+        raise BappsFormatError(
+            f"{len(odd)} of the {len(paths)} images in {paths[0].parent} are not {_size(usual)} like the others: "
+            + ", ".join(odd[:10]) + (" ..." if len(odd) > 10 else "")
+        )
     return np.stack(images)
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return f"{shape[1]}x{shape[0]}"
 
 
 def prepare(
@@ -93,6 +110,8 @@ def prepare(
     """Decode a BAPPS folder into one HDF5 file, written under a temporary name and renamed when complete."""
     root = Path(root)
     wanted = {"2afc": list(subsets_2afc), "jnd": list(subsets_jnd)}
+    if not any(wanted.values()):
+        raise BappsFormatError(f"no 2AFC or JND subset of {root} was asked for: name at least one")
     with atomic_output(output) as partial, h5py.File(partial, "w") as h5, \
             ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         h5.attrs["source"] = str(root.resolve())
@@ -103,8 +122,17 @@ def prepare(
                 ids = sample_ids(subset_dir, split)
                 group = h5.create_group(f"{split}/{subset}")
                 group["ids"] = np.array(ids, dtype="S")
+                first = None  # (folder, image shape): ref, p0 and p1 of a subset must all be of one size
                 for folder in tqdm(image_dirs, desc=f"{split}/{subset} ({len(ids)})", disable=not progress):
                     images = _read_stack([subset_dir / folder / f"{i}.png" for i in ids], pool)
+                    if first is None:
+                        first = folder, images.shape[1:]
+                    elif images.shape[1:] != first[1]:
+                        raise BappsFormatError(
+                            f"the images in {subset_dir / folder} are {_size(images.shape[1:])} but those in "
+                            f"{subset_dir / first[0]} are {_size(first[1])}: the {'/'.join(image_dirs)} images of a "
+                            "sample must have one size"
+                        )
                     group.create_dataset(folder, data=images, chunks=(min(256, len(ids)), *images.shape[1:]))
                 group[judgement_dir] = np.array(
                     [read_judgement(subset_dir / judgement_dir / f"{i}.npy") for i in ids], dtype=np.float32
