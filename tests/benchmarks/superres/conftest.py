@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from lossnet.benchmarks.superres import data, demo
+from lossnet.benchmarks.superres import data, demo, evaluate
 
-TEST_SETS = ("set5", "set14", "bsd100")
 CROP = 48  # x4: LR 12, x8: LR 6 (reflection padding of the 9x9 convolution needs more than 4 pixels)
 
 
@@ -35,6 +34,6 @@ def prepared(demo_inputs, tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("superres-prepared")
     out = {"coco": data.prepare_coco(demo_inputs["coco_train"], demo_inputs["coco_val"], root / "coco.h5",
                                      n_train=12, n_val=4, seed=0, size=CROP, progress=False)}
-    for name in TEST_SETS:
+    for name in evaluate.TEST_SETS:
         out[name] = data.prepare_test_set(demo_inputs[name], root / f"{name}.h5", name)
     return out

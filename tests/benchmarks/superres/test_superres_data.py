@@ -21,7 +21,7 @@ from lossnet.benchmarks.superres import data, demo
 from lossnet.benchmarks.superres.remote_zip import HttpRangeFile, open_zip, read_members
 from lossnet.download import DownloadError
 
-from conftest import CROP
+CROP = 48  # the prepared fixture's crop side (conftest.py)
 
 
 class _RangeHandler(BaseHTTPRequestHandler):

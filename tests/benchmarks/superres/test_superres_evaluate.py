@@ -18,8 +18,6 @@ from lossnet.benchmarks.superres.figure import example_figure, example_panels
 from lossnet.benchmarks.superres.metrics import psnr_y, ssim_y
 from lossnet.benchmarks.superres.model import TransformNet
 
-from conftest import TEST_SETS
-
 PAPER_SCORES = Path(__file__).resolve().parents[2] / "data" / "paper_scores.csv"
 
 
@@ -30,7 +28,7 @@ def network():
 
 
 def test_twelve_metrics_named_as_the_paper_with_per_image_values(prepared, tmp_path):
-    test_sets = {name: prepared[name] for name in TEST_SETS}
+    test_sets = {name: prepared[name] for name in ev.TEST_SETS}
     frames = [ev.evaluate(ev.bicubic_upscaler(scale), test_sets, scale, scores=tmp_path / f"x{scale}.csv",
                           per_image=tmp_path / f"x{scale}-images.csv", arch="bicubic", layer="-", weights="none",
                           progress=False) for scale in (4, 8)]
@@ -41,7 +39,7 @@ def test_twelve_metrics_named_as_the_paper_with_per_image_values(prepared, tmp_p
     assert (scores[["benchmark", "arch", "layer", "weights"]].drop_duplicates().values.tolist()
             == [["superres", "bicubic", "-", "none"]])
     images = pd.read_csv(tmp_path / "x4-images.csv", keep_default_na=False)
-    assert len(images) == sum(len(read_test_set(prepared[name])) for name in TEST_SETS)
+    assert len(images) == sum(len(read_test_set(prepared[name])) for name in ev.TEST_SETS)
     row = images[images["dataset"] == "set14"].iloc[1]  # the greyscale image, at its whole (cropped) size
     hr = crop_to_scale(read_test_set(prepared["set14"])[row["image"]], 4)
     assert (row["height"], row["width"]) == hr.shape[:2]
