@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -95,15 +96,26 @@ def evaluate(upscale: Upscaler, test_sets: Mapping[str, Path], scale: int, *, sc
     return rows
 
 
-def save_example(upscale: Upscaler, test_set: Path, scale: int, output: Path) -> Path:
-    """The upscaled first image of ``test_set`` as a PNG (the report's example outputs)."""
+def save_example(upscale: Upscaler, test_set: Path, scale: int, output: Path,
+                 labels: Mapping[str, str] | None = None) -> Path:
+    """The upscaled first image of ``test_set`` as a PNG (the report's example outputs), ``labels`` (arch, layer,
+    weights) and ``scale``, ``dataset``, ``image`` in its text chunks (:func:`read_example`)."""
     name, image = next(iter(read_test_set(test_set).items()))
+    info = PngInfo()
+    for key, value in {**(labels or {}), "scale": scale, "dataset": Path(test_set).stem, "image": name}.items():
+        info.add_text(key, str(value))
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial.png")
-    Image.fromarray(upscale(degrade(crop_to_scale(image, scale), scale))).save(partial)
+    Image.fromarray(upscale(degrade(crop_to_scale(image, scale), scale))).save(partial, pnginfo=info)
     os.replace(partial, output)
     return output
+
+
+def read_example(path: Path) -> tuple[np.ndarray, dict[str, str]]:
+    """An example output written by :func:`save_example`: the RGB image and its labels."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB")), dict(image.text)
 
 
 def score_folders(hr_dir: Path, sr_dir: Path, scale: int) -> pd.DataFrame:
