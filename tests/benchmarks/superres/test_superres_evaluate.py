@@ -99,3 +99,19 @@ def test_example_outputs_figure(prepared, network, tmp_path):
     assert all(image.shape == (32, 32, 3) for _, image in panels)
     out = example_figure({"set5 x4": (hr[name], 4, {"pixel": sr})}, tmp_path / "examples.png", side=32)
     assert Image.open(out).size[0] > 100
+
+
+def test_superres_metrics_command(prepared, tmp_path):
+    import argparse
+
+    from lossnet.benchmarks.superres import cli
+
+    hr = read_test_set(prepared["set14"])
+    sr = {name: bicubic_upscale(degrade(crop_to_scale(image, 4), 4), 4) for name, image in hr.items()}
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["superres-metrics", str(_write(tmp_path / "hr", hr)), str(_write(tmp_path / "sr", sr)),
+                              "--scale", "4", "--output", str(tmp_path / "out" / "metrics.csv")])
+    args.run(args)
+    table = pd.read_csv(tmp_path / "out" / "metrics.csv")
+    pd.testing.assert_frame_equal(table, ev.score_folders(tmp_path / "hr", tmp_path / "sr", 4))
