@@ -19,7 +19,7 @@ from PIL import Image
 
 from lossnet.benchmarks.superres import data, demo
 from lossnet.benchmarks.superres.remote_zip import HttpRangeFile, open_zip, read_members
-from lossnet.download import DownloadError
+from lossnet.data.download import DownloadError
 
 CROP = 48  # the prepared fixture's crop side (conftest.py)
 

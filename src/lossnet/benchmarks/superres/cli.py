@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 
@@ -23,13 +22,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _superres_metrics(args: argparse.Namespace) -> None:
+    from ..._util import write_csv
     from .evaluate import score_folders
 
     table = score_folders(Path(args.hr_dir), Path(args.sr_dir), args.scale)
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
-    table.to_csv(partial, index=False)
-    os.replace(partial, output)
+    write_csv(table, args.output)
     print(table.to_string(index=False))
     print(f"mean PSNR {table['psnr'].mean():.3f} dB, mean SSIM {table['ssim'].mean():.4f} over {len(table)} images")

@@ -21,7 +21,6 @@ A file that does not decode (corrupt or truncated) stops the step with :class:`S
 from __future__ import annotations
 
 import io
-import os
 import tarfile
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -31,6 +30,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from ..._util import atomic_output
 from .remote_zip import open_zip, read_members
 
 COCO_SIZE = 288
@@ -76,13 +76,9 @@ def select_members(names: Iterable[str], n: int, seed: int) -> list[str]:
 
 
 def _write_atomic(output: Path, write) -> Path:
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
-    with h5py.File(partial, "w") as h5:
+    with atomic_output(output) as partial, h5py.File(partial, "w") as h5:
         write(h5)
-    os.replace(partial, output)
-    return output
+    return Path(output)
 
 
 def _coco_split(h5: h5py.File, split: str, source: str | Path, n: int, seed: int, size: int,

@@ -18,18 +18,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ...data import synthetic
+
 _SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "immunohistochemistry", "hubble_deep_field")
 
 
 @lru_cache(maxsize=1)
 def photos() -> tuple[np.ndarray, ...]:
-    """The bundled photos as RGB uint8 arrays (greyscale ones stacked to RGB)."""
-    from skimage import data
+    """scikit-image's bundled photos and scikit-learn's two sample images, as RGB uint8 arrays."""
     from sklearn.datasets import load_sample_images
 
-    images = [np.asarray(getattr(data, name)()) for name in _SKIMAGE_PHOTOS]
-    images += list(load_sample_images().images)
-    return tuple(np.stack([im] * 3, -1) if im.ndim == 2 else np.ascontiguousarray(im[..., :3]) for im in images)
+    return tuple(np.asarray(photo) for photo in synthetic.photos(_SKIMAGE_PHOTOS)) + tuple(load_sample_images().images)
 
 
 def random_crop(rng: np.random.Generator, width: int, height: int) -> np.ndarray:

@@ -8,7 +8,6 @@ are kept; the headline score of a (test set, scale) is their mean, ``psnr_<set>_
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -20,6 +19,8 @@ from PIL.PngImagePlugin import PngInfo
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..._util import atomic_output, resolve_device, write_csv
+from ..scores import REFERENCE_LAYER, REFERENCE_WEIGHTS, score_table
 from .data import SuperresDataError, read_test_set, test_images
 from .degradation import bicubic_upscale, crop_to_scale, degrade
 from .metrics import psnr_y, ssim_y, to_uint8
@@ -27,7 +28,6 @@ from .metrics import psnr_y, ssim_y, to_uint8
 BENCHMARK = "superres"
 METRICS = ("psnr", "ssim")
 TEST_SETS = ("set5", "set14", "bsd100")
-REFERENCE_WEIGHTS, REFERENCE_LAYER = "none", "-"
 Upscaler = Callable[[np.ndarray], np.ndarray]
 
 
@@ -38,7 +38,7 @@ def metric_name(metric: str, dataset: str, scale: int) -> str:
 
 def network_upscaler(model: nn.Module, device: str = "auto") -> Upscaler:
     """An :data:`Upscaler` running ``model`` on one whole LR image (uint8 in, clamped/quantised uint8 out)."""
-    dev = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
+    dev = resolve_device(device)
     model = model.to(dev).eval()
 
     @torch.no_grad()
@@ -68,21 +68,11 @@ def evaluate_images(upscale: Upscaler, test_sets: Mapping[str, Path], scale: int
 
 def score_rows(per_image: pd.DataFrame, *, arch: str, layer: str, weights: str, seed: int = 0) -> pd.DataFrame:
     """The headline rows (scores schema plus ``scale``, ``n``, ``seed``): the mean of each metric per set and scale."""
-    rows = []
-    for (dataset, scale), group in per_image.groupby(["dataset", "scale"], sort=False):
-        for metric in METRICS:
-            rows.append({"benchmark": BENCHMARK, "metric": metric_name(metric, dataset, int(scale)), "arch": arch,
-                         "layer": layer, "weights": weights, "value": float(group[metric].mean()),
-                         "higher_is_better": True, "scale": int(scale), "n": len(group), "seed": seed})
-    return pd.DataFrame(rows)
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    frame.to_csv(partial, index=False)
-    os.replace(partial, path)
+    rows = [{"metric": metric_name(metric, dataset, int(scale)), "value": float(group[metric].mean()),
+             "scale": int(scale), "n": len(group)}
+            for (dataset, scale), group in per_image.groupby(["dataset", "scale"], sort=False) for metric in METRICS]
+    return score_table(rows, extras=("scale", "n", "seed"), benchmark=BENCHMARK, arch=arch, layer=layer,
+                       weights=weights, higher_is_better=True, seed=seed)
 
 
 def evaluate(upscale: Upscaler, test_sets: Mapping[str, Path], scale: int, *, scores: Path, per_image: Path,
@@ -90,9 +80,9 @@ def evaluate(upscale: Upscaler, test_sets: Mapping[str, Path], scale: int, *, sc
     """Score one upscaler on the test sets; write the per-image values and the headline rows; return the latter."""
     images = evaluate_images(upscale, test_sets, scale, progress)
     labels = dict(arch=arch, layer=layer, weights=weights)
-    _write_csv(images.assign(**labels), per_image)
+    write_csv(images.assign(**labels), per_image)
     rows = score_rows(images, seed=seed, **labels)
-    _write_csv(rows, scores)
+    write_csv(rows, scores)
     return rows
 
 
@@ -104,12 +94,9 @@ def save_example(upscale: Upscaler, test_set: Path, scale: int, output: Path,
     info = PngInfo()
     for key, value in {**(labels or {}), "scale": scale, "dataset": Path(test_set).stem, "image": name}.items():
         info.add_text(key, str(value))
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial.png")
-    Image.fromarray(upscale(degrade(crop_to_scale(image, scale), scale))).save(partial, pnginfo=info)
-    os.replace(partial, output)
-    return output
+    with atomic_output(output, ".partial.png") as partial:
+        Image.fromarray(upscale(degrade(crop_to_scale(image, scale), scale))).save(partial, pnginfo=info)
+    return Path(output)
 
 
 def read_example(path: Path) -> tuple[np.ndarray, dict[str, str]]:

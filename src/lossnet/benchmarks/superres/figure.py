@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 from PIL import Image
 
+from ..._util import atomic_output
 from .degradation import bicubic_upscale, crop_to_scale, degrade
 
 
@@ -55,11 +55,8 @@ def example_figure(rows: Mapping[str, tuple[np.ndarray, int, Mapping[str, np.nda
             ax.set_title(title, fontsize=8)
         axes_row[0].text(-0.1, 0.5, row_title, rotation=90, va="center", ha="right", transform=axes_row[0].transAxes,
                          fontsize=8)
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(f".{output.stem}.partial{output.suffix}")
     fig.tight_layout()
-    fig.savefig(partial, dpi=150)
+    with atomic_output(output, f".partial{Path(output).suffix}") as partial:
+        fig.savefig(partial, dpi=150)
     plt.close(fig)
-    os.replace(partial, output)
-    return output
+    return Path(output)

@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ...download import DownloadError, download
+from ...data.download import DownloadError, download
 
 log = logging.getLogger(__name__)
 _BLOCK = 1 << 16  # read-ahead of an unplanned read (the end record, a member header)
