@@ -36,12 +36,19 @@ def _score(upscale: Upscaler, test_sets: Sequence[str | Path], scale: int, outpu
 
 def train_and_evaluate(prepared: str | Path, test_sets: Sequence[str | Path], outputs: Mapping[str, str | Path],
                        checkpoint_dir: str | Path, *, network: Mapping[str, Any], scale: int, seed: int = 0,
-                       device: str = "auto", keep_checkpoints: bool = True, **settings: Any) -> pd.DataFrame:
+                       device: str = "auto", keep_checkpoints: bool = True, threads: int | None = None,
+                       **settings: Any) -> pd.DataFrame:
     """One training job: ``network`` holds ``arch``, ``layer``, ``weights`` (source) and ``weights_label``.
 
-    ``outputs``: ``scores``, ``per_image`` (CSV paths) and ``example`` (a PNG path).
+    ``outputs``: ``scores``, ``per_image`` (CSV paths) and ``example`` (a PNG path). ``threads``: torch's CPU
+    threads (the job's share of the machine; more threads than cores given to the job only spin).
     """
+    import torch
+
     from .train import train_superres
+
+    if threads:
+        torch.set_num_threads(threads)
 
     model, _ = train_superres(Path(prepared), Path(checkpoint_dir), arch=network["arch"], layer=network["layer"],
                               weights=network["weights"], scale=scale, seed=seed, device=device, **settings)
