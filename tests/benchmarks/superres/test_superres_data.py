@@ -91,6 +91,8 @@ def test_prepared_coco(prepared, demo_inputs):
     names = data.image_names(prepared["coco"], "train")
     with zipfile.ZipFile(demo_inputs["coco_train"]) as archive:
         assert names == data.select_members(archive.namelist(), 12, 0)
+        with h5py.File(prepared["coco"], "r") as h5:
+            assert list(h5["train/crc32"][:]) == [archive.getinfo(name).CRC for name in names]
         first = data.decode_image(archive.read(names[0]), names[0])[0]
     np.testing.assert_array_equal(data.read_coco(prepared["coco"], "train", 1)[0], data.resize_crop(first, CROP))
 

@@ -11,7 +11,8 @@ Sources, in their published formats:
 Layouts written here (each to a temporary name, then renamed):
 
 * ``coco.h5``: ``/{train,val}/images`` uint8 (N, 288, 288, 3) (shorter side resized to 288, then centre crop),
-  ``/{train,val}/names``; attrs ``size``, ``seed``.
+  ``/{train,val}/names`` and ``crc32`` (the members' checksums from the zip, verified on reading); attrs ``size``,
+  ``seed``, and per split the ``source`` (zip path or URL).
 * ``<set>.h5``: ``/images/<stem>`` uint8 (H, W, 3) at the image's own size (greyscale stacked to RGB, listed in
   the attr ``greyscale``); attr ``dataset``.
 
@@ -89,7 +90,9 @@ def _coco_split(h5: h5py.File, split: str, source: str | Path, n: int, seed: int
         members = read_members(archive, names)
         for i, (name, data) in enumerate(tqdm(members, total=n, desc=f"coco {split}", disable=not progress)):
             images[i] = resize_crop(decode_image(data, f"{name} in {source}")[0], size)
+        crc32 = [archive.getinfo(name).CRC for name in names]  # each member was checked against it when read
     h5[f"{split}/names"] = np.array(names, dtype=h5py.string_dtype())
+    h5[f"{split}/crc32"] = np.array(crc32, dtype=np.uint32)
 
 
 def prepare_coco(train_source: str | Path, val_source: str | Path, output: Path, *, n_train: int = 10_000,
