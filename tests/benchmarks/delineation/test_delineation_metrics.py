@@ -137,3 +137,20 @@ def test_prediction_must_be_8_bit_greyscale(tmp_path):
     _save_map(truth_dir / "a.tif", np.zeros((8, 8), bool))
     with pytest.raises(ValueError, match=r"a\.png is a RGB image.*8-bit greyscale"):
         score_predictions(pred_dir, truth_dir)
+
+
+def test_cli_delineation_metrics(tmp_path, capsys):
+    from lossnet.cli import main
+
+    pred_dir, truth_dir = tmp_path / "pred", tmp_path / "truth"
+    pred_dir.mkdir(), truth_dir.mkdir()
+    _save_png(pred_dir / "t.png", horizontal_road(40) * 0.5)
+    _save_map(truth_dir / "t.tif", horizontal_road(30, width=7) | horizontal_road(40, width=7))
+    output = tmp_path / "scores.csv"
+    args = ["delineation-metrics", str(pred_dir), str(truth_dir), "--threshold", "0.3", "--slack", "3"]
+    assert main([*args, "--output", str(output)]) == 0
+    assert pd.read_csv(output).iloc[0].tolist() == ["t", 1.0, 0.5, 0.5]
+    assert "completeness" in capsys.readouterr().out
+    (truth_dir / "t.tif").rename(truth_dir / "u.tif")
+    assert main([*args, "--output", str(output)]) == 1
+    assert "no truth map" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from ..._util import atomic_output, resolve_device
 from ..scores import score_table
 from .metrics import DEFAULT_SLACK, DEFAULT_THRESHOLD, METRICS, Counts, tile_counts
 from .model import IterativeUNet
-from .train import CROP, Tiles, window_starts
+from .train import CROP, Tiles, train_delineation, window_starts
 
 log = logging.getLogger(__name__)
 BENCHMARK = "delineation"
@@ -116,4 +117,22 @@ def evaluate_scores(model: IterativeUNet, prepared: str | os.PathLike, output: s
     if output is not None:
         with atomic_output(output) as partial:
             scores.to_csv(partial, index=False)
+    return scores
+
+
+def train_and_score(prepared: str | os.PathLike, output: str | os.PathLike, checkpoint_dir: str | os.PathLike, *,
+                    network: dict[str, Any], evaluation: dict[str, Any], seed: int = 0, device: str = "auto",
+                    keep_checkpoints: bool = True, **settings: Any) -> pd.DataFrame:
+    """One workflow job: train (or resume) the U-Net of ``network`` (arch, layer, weights, weights_label), score it
+    on the test tiles into ``output``, and drop the checkpoints unless ``keep_checkpoints``.
+
+    ``evaluation``: threshold, slack, resize, stride, batch_size; the prediction window is the training ``crop``.
+    """
+    model = train_delineation(prepared, checkpoint_dir, arch=network["arch"], layer=network["layer"],
+                              weights=network["weights"], seed=seed, device=device, **settings)
+    scores = evaluate_scores(model, prepared, output, arch=network["arch"], layer=network["layer"],
+                             weights=network["weights_label"], seed=seed, window=settings.get("crop", CROP),
+                             device=device, **evaluation)
+    if not keep_checkpoints:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return scores
