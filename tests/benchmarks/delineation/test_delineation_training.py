@@ -1,9 +1,11 @@
 """Training resumes after a SIGKILL to the same scores; evaluation by blended windows; the scores rows."""
 
+import os
 import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,22 +13,29 @@ import pytest
 import torch
 from torch import nn
 
-from lossnet.benchmarks.delineation.evaluation import (
-    evaluate_split,
-    predict_tile,
-    score_rows,
-    tent,
-)
+from lossnet.benchmarks.delineation.evaluation import (evaluate_scores, evaluate_split, predict_tile, score_rows,
+                                                        tent)
 from lossnet.benchmarks.delineation.metrics import Counts
-from lossnet.benchmarks.delineation.train import window_starts
+from lossnet.benchmarks.delineation.train import train_delineation, window_starts
 from mrd_fixtures import mrd_root, prepared  # noqa: F401 (fixtures)
+
+HERE = Path(__file__).parent
+
 
 # Tiny settings: widths (4, 8, 8, 8), 64 px crops, 3 epochs of 4 crops in batches of 2 (2 steps), validation on
 # 9 windows of the valid tile (5 loss calls), evaluation by 64 px windows every 32 px.
+def train_and_score(prepared, checkpoints, output):
+    model = train_delineation(prepared, checkpoints, arch="alexnet", layer="S", weights="random", epochs=3,
+                              batch_size=2, crops_per_epoch=4, crop=64, val_stride=128, widths=(4, 8, 8, 8),
+                              in_memory=True, seed=3, device="cpu", progress=False)
+    evaluate_scores(model, prepared, output, arch="alexnet", layer="S", weights="random", seed=3, window=64,
+                    stride=32, device="cpu", progress=False)
+
+
 RUN = textwrap.dedent("""
     import logging, os, signal, sys
     from lossnet.benchmarks.delineation import train
-    from lossnet.benchmarks.delineation.evaluation import evaluate_scores
+    from test_delineation_training import train_and_score
 
     prepared, checkpoints, output, kill_at = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     calls, loss_call = 0, train.DelineationLoss.__call__
@@ -40,22 +49,18 @@ RUN = textwrap.dedent("""
 
     train.DelineationLoss.__call__ = counted
     logging.basicConfig(level=logging.INFO)
-    model = train.train_delineation(prepared, checkpoints, arch="alexnet", layer="S", weights="random", epochs=3,
-                                    batch_size=2, crops_per_epoch=4, crop=64, val_stride=128, widths=(4, 8, 8, 8),
-                                    in_memory=True, seed=3, device="cpu", progress=False)
-    evaluate_scores(model, prepared, output, arch="alexnet", layer="S", weights="random", seed=3, window=64,
-                    stride=32, device="cpu", progress=False)
+    train_and_score(prepared, checkpoints, output)
 """)
 
 
 def _run(prepared, checkpoints, output, kill_at=0) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run([sys.executable, "-c", RUN, str(prepared), str(checkpoints), str(output), str(kill_at)],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env=env, check=False)
 
 
 def test_sigkill_mid_training_resumes_to_the_same_scores(prepared, tmp_path):
-    whole = _run(prepared, tmp_path / "whole", tmp_path / "whole.csv")
-    assert whole.returncode == 0, whole.stderr
+    train_and_score(prepared, tmp_path / "whole", tmp_path / "whole.csv")  # uninterrupted, in this process
     # Epoch 1 makes 2 training + 5 validation loss calls; the 9th is epoch 2's second step.
     killed = _run(prepared, tmp_path / "killed", tmp_path / "killed.csv", kill_at=9)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
