@@ -1,12 +1,13 @@
 """Fixtures of the delineation tests: small MRD-format tiles generated offline, and their prepared HDF5 file.
 
 A plain module, not a conftest.py: tests/workflow imports helpers with `from conftest import ...`, which a second
-conftest.py would shadow. Test modules import the fixtures by name.
+conftest.py would shadow. Test modules import the fixtures by name (autouse ones too).
 """
 
 from pathlib import Path
 
 import pytest
+import torch
 
 from lossnet.benchmarks.delineation.data import prepare
 from lossnet.benchmarks.delineation.demo import make_mrd
@@ -24,3 +25,13 @@ def mrd_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def prepared(mrd_root, tmp_path_factory) -> Path:
     return prepare(mrd_root, tmp_path_factory.mktemp("prepared") / "mrd.h5", progress=False)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: tiny tensors on a shared 2-core machine only make a second thread spin, and the resume
+    test compares bit for bit with subprocesses that use one thread too."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

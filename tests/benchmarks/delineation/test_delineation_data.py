@@ -23,7 +23,7 @@ from lossnet.benchmarks.delineation.data import (
 )
 from lossnet.benchmarks.delineation.demo import make_mrd
 from lossnet.data import download as download_module
-from mrd_fixtures import mrd_root, prepared  # noqa: F401 (fixtures)
+from mrd_fixtures import mrd_root, one_thread, prepared  # noqa: F401 (fixtures)
 
 LISTING = Path(__file__).parent / "data" / "mrd_train_sat_index.html"
 LISTING_URL = "https://www.cs.toronto.edu/~vmnih/data/mass_roads/train/sat/index.html"

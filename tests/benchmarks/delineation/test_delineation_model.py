@@ -19,7 +19,7 @@ from lossnet.distances import distance
 from lossnet.network import LossNetwork
 from lossnet.training import fit
 from lossnet.zoo import PAPER_ARCHITECTURES
-from mrd_fixtures import mrd_root, prepared  # noqa: F401 (fixtures)
+from mrd_fixtures import mrd_root, one_thread, prepared  # noqa: F401 (fixtures)
 
 
 def test_unet_has_the_original_codes_channels():

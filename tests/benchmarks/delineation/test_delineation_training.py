@@ -17,7 +17,7 @@ from lossnet.benchmarks.delineation.evaluation import (evaluate_scores, evaluate
                                                         tent)
 from lossnet.benchmarks.delineation.metrics import Counts
 from lossnet.benchmarks.delineation.train import train_delineation, window_starts
-from mrd_fixtures import mrd_root, prepared  # noqa: F401 (fixtures)
+from mrd_fixtures import mrd_root, one_thread, prepared  # noqa: F401 (fixtures)
 
 HERE = Path(__file__).parent
 
@@ -34,6 +34,7 @@ def train_and_score(prepared, checkpoints, output):
 
 RUN = textwrap.dedent("""
     import logging, os, signal, sys
+    import torch
     from lossnet.benchmarks.delineation import train
     from test_delineation_training import train_and_score
 
@@ -49,6 +50,7 @@ RUN = textwrap.dedent("""
 
     train.DelineationLoss.__call__ = counted
     logging.basicConfig(level=logging.INFO)
+    torch.set_num_threads(1)  # the reduction order of the reference run in the test process (one_thread)
     train_and_score(prepared, checkpoints, output)
 """)
 
