@@ -75,6 +75,15 @@ BENCHMARKS: dict[str, Benchmark] = _register(
         commands="lossnet.benchmarks.superres.cli",
     ),
     Benchmark(
+        name="delineation",
+        label="B3 road delineation",
+        metrics=(Metric("correctness", "correctness (0–1)"), Metric("completeness", "completeness (0–1)"),
+                 Metric("quality", "quality (0–1)")),
+        figure_metric="quality",  # the paper's Figure 5
+        references={"pixel": "U-Net trained with BCE only"},
+        commands="lossnet.benchmarks.delineation.cli",
+    ),
+    Benchmark(
         name="autoencoding",
         label="B4 autoencoder embeddings",
         metrics=(Metric("svhn", "SVHN test accuracy (0–1)"), Metric("stl10", "STL-10 test accuracy (0–1)")),
