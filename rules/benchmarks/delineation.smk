@@ -80,6 +80,7 @@ rule prepare_mrd:
 rule delineation_train:
     input:
         "data/prepared/mrd.h5",
+        weights=weights_input,
     output:
         "results/scores/delineation/{weights}/{arch}/{layer}.csv",
     params:
@@ -102,6 +103,8 @@ rule delineation_train:
 
 
 use rule delineation_train as delineation_train_pixel with:
+    input:
+        "data/prepared/mrd.h5",
     output:
         "results/scores/delineation/none/pixel.csv",
     params:

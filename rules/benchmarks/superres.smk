@@ -127,6 +127,7 @@ rule superres_train:
     input:
         coco="data/prepared/superres/coco.h5",
         tests=expand("data/prepared/superres/{test_set}.h5", test_set=SR_TEST_SETS),
+        weights=weights_input,
     output:
         **SR_OUTPUTS,
     wildcard_constraints:
@@ -151,6 +152,9 @@ rule superres_train:
 
 
 use rule superres_train as superres_train_pixel with:
+    input:
+        coco="data/prepared/superres/coco.h5",
+        tests=expand("data/prepared/superres/{test_set}.h5", test_set=SR_TEST_SETS),
     output:
         **superres_reference_outputs("pixel"),
     params:
