@@ -6,8 +6,6 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import pandas as pd
-
 from ...distances.features import FEATURE_DISTANCES as DISTANCES
 from ...zoo import LAYER_LABELS
 from .data import SUBSETS_2AFC, SUBSETS_JND
@@ -38,8 +36,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _similarity(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from ...weights import build_model
     from . import cache as distance_cache, data as bapps, scoring
 
+    build_model(args.arch, args.weights, seed=args.seed)  # weights first: a missing file fails before any decoding
     layers = args.layers
     with tempfile.TemporaryDirectory() as tmp:
         prepared = bapps.prepare(Path(args.root), Path(tmp) / "bapps.h5", args.subsets_2afc, args.subsets_jnd)
