@@ -4,7 +4,7 @@ CORES ?= 2
 
 $(VENV)/installed: pyproject.toml
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --progress-bar off -e '.[test]'
+	$(VENV)/bin/pip install --quiet --progress-bar off -e '.[workflow,test]'
 	touch $@
 
 .PHONY: demo test

@@ -1,6 +1,7 @@
 # Aggregation and analysis (protocol section 7): every job's scores into one table, the rankings (Table III),
 # best layers (Table IV), correlations with the attributes, the figures and the HTML report.
 from lossnet.analysis.labels import figure_names
+from lossnet.analysis.provenance import config_digest, run_warnings
 
 FIGURES = figure_names(config["benchmarks"])
 ATTRIBUTE_FILES = expand("results/attributes/{arch}.csv", arch=ARCHS)
@@ -22,7 +23,7 @@ rule rankings:
     input:
         "results/tables/scores.csv",
     output:
-        "results/tables/rankings.csv",
+        report("results/tables/rankings.csv", caption="../report/rankings.rst", category="Tables"),
     params:
         distance=config["similarity"]["rank_distance"],
     log:
@@ -36,8 +37,8 @@ rule best_layers:
     input:
         "results/tables/scores.csv",
     output:
-        best="results/tables/best_layers.csv",
-        summary="results/tables/layer_summary.csv",
+        best=report("results/tables/best_layers.csv", caption="../report/best_layers.rst", category="Tables"),
+        summary=report("results/tables/layer_summary.csv", caption="../report/best_layers.rst", category="Tables"),
     log:
         "logs/report/best_layers.log",
     localrule: True
@@ -51,7 +52,7 @@ rule correlations:
         rankings="results/tables/rankings.csv",
         attributes=ATTRIBUTE_FILES,
     output:
-        "results/tables/correlations.csv",
+        report("results/tables/correlations.csv", caption="../report/correlations.rst", category="Tables"),
     log:
         "logs/report/correlations.log",
     localrule: True
@@ -64,7 +65,9 @@ rule figures:
         scores="results/tables/scores.csv",
         attributes=ATTRIBUTE_FILES,
     output:
-        expand("results/figures/{weights}/{name}.{ext}", weights=WEIGHTS, name=FIGURES, ext=["png", "pdf"]),
+        report(expand("results/figures/{weights}/{name}.png", weights=WEIGHTS, name=FIGURES),
+               caption="../report/figures.rst", category="Figures"),
+        expand("results/figures/{weights}/{name}.pdf", weights=WEIGHTS, name=FIGURES),
     params:
         names=FIGURES,
         weights=WEIGHTS,
@@ -83,8 +86,15 @@ rule report:
         summary=rules.best_layers.output.summary,
         correlations=rules.correlations.output[0],
         figures=expand("results/figures/{weights}/{name}.png", weights=WEIGHTS, name=FIGURES),
+        tables=lambda wildcards: [*final_targets(), "results/figures/image_mean.csv"],
+        images=["results/figures/image_mean.png"],
     output:
-        "results/report.html",
+        report("results/report.html", caption="../report/report.rst", category="Report"),
+    params:
+        # What the page must say about this run: a banner for synthetic data / random weights, and provenance.
+        banner=run_warnings(config),
+        config_digest=config_digest(config),
+        device=config["device"],
     log:
         "logs/report/report.log",
     localrule: True

@@ -22,9 +22,10 @@ def image_mean_networks(wildcards):
 
 rule image_mean:
     output:
-        png="results/figures/image_mean.png",
+        png=report("results/figures/image_mean.png", caption="../report/image_mean.rst", category="Figures",
+                   subcategory="Image mean"),
         pdf="results/figures/image_mean.pdf",
-        csv="results/figures/image_mean.csv",
+        csv=report("results/figures/image_mean.csv", caption="../report/image_mean.rst", category="Tables"),
     params:
         settings={key: value for key, value in IMAGE_MEAN.items() if key != "networks"},
         networks=image_mean_networks,

@@ -131,8 +131,9 @@ rule similarity_tables:
         caches=expand("results/cache/similarity/{weights}/{arch}.h5", weights=WEIGHTS, arch=ARCHS),
         scores="results/tables/scores.csv",
     output:
-        sensitivity="results/tables/sensitivity.csv",
-        distances="results/tables/distances.csv",
+        sensitivity=report("results/tables/sensitivity.csv", caption="../../report/sensitivity.rst",
+                           category="Tables"),
+        distances=report("results/tables/distances.csv", caption="../../report/distances.rst", category="Tables"),
     log:
         "logs/similarity/tables.log",
     localrule: True

@@ -4,6 +4,7 @@
 >>> net = lossnet.LossNetwork("vgg16", layers=["M"], weights="imagenet")
 >>> x, x0 = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
 >>> d = lossnet.distance("lpips", net(x), net(x0))   # one value per image pair
+>>> d = lossnet.LPIPS("alexnet")(x, x0)                  # the calibrated LPIPS metric, images in [0, 1]
 """
 
 import importlib
@@ -18,6 +19,7 @@ _EXPORTS = {
     "DISTANCES": "distances",
     "distance": "distances",
     "LossNetwork": "network",
+    "LPIPS": "metric",
     "PerceptualLoss": "loss",
 }
 __all__ = sorted(_EXPORTS)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator, TextIO
 
 if TYPE_CHECKING:
     import torch
@@ -54,3 +56,59 @@ def exit_on_sigterm() -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, _exit)
+
+
+class _PlainProgress:
+    """Progress as whole lines (``desc: 35% 70/200 [12s, 5.8 it/s] loss=0.12``) every ``every`` percent: what a log
+    file or a SLURM output file wants, where tqdm's carriage returns put a whole epoch on one line."""
+
+    def __init__(self, iterable: Iterable, desc: str | None, total: int | None, every: float, file: TextIO) -> None:
+        self.iterable, self.desc, self.every, self.file = iterable, desc or "progress", every, file
+        if total is None:
+            try:
+                total = len(iterable)  # type: ignore[arg-type]
+            except TypeError:
+                total = None
+        self.total, self.postfix, self.silent = total, "", False
+
+    def set_postfix(self, refresh: bool = True, **values: object) -> None:
+        self.postfix = " ".join(f"{key}={value}" for key, value in values.items())
+
+    def close(self) -> None:
+        pass
+
+    def _line(self, n: int, began: float) -> None:
+        if self.silent:
+            return
+        seconds = time.perf_counter() - began
+        share = f"{100 * n / self.total:3.0f}% {n}/{self.total}" if self.total else f"{n}"
+        rate = f", {n / seconds:.3g} it/s" if seconds > 0 and n else ""
+        print(f"{self.desc}: {share} [{seconds:.0f}s{rate}] {self.postfix}".rstrip(), file=self.file, flush=True)
+
+    def __iter__(self) -> Iterator:
+        began, n, next_mark = time.perf_counter(), 0, self.every
+        for item in self.iterable:
+            yield item
+            n += 1
+            if self.total and 100 * n / self.total >= next_mark:
+                self._line(n, began)
+                while next_mark <= 100 * n / self.total:
+                    next_mark += self.every
+        if not self.total:
+            self._line(n, began)
+
+
+def progress_bar(iterable: Iterable, desc: str | None = None, total: int | None = None, disable: bool = False,
+                 every: float = 5, file: TextIO | None = None):
+    """tqdm on a terminal; plain lines every ``every`` percent when the output is a file or pipe (rule logs,
+    SLURM). Either way the result iterates like ``iterable`` and has ``set_postfix`` and ``close``."""
+    file = file or sys.stderr
+    if disable:
+        bar = _PlainProgress(iterable, desc, total, every, file)
+        bar.silent = True
+        return bar
+    if getattr(file, "isatty", lambda: False)():
+        from tqdm import tqdm
+
+        return tqdm(iterable, desc=desc, total=total, file=file, leave=False)
+    return _PlainProgress(iterable, desc, total, every, file)

@@ -7,18 +7,48 @@ import importlib
 import sys
 from pathlib import Path
 
-import pandas as pd
+from . import __version__
+
+# The commands that need the `workflow` extra (pandas, h5py, ...) import it when they run: `lossnet archs`,
+# `lossnet compare` and `--help` work on the core install.
+WORKFLOW_EXTRA_HINT = "pip install 'lossnet[workflow]'"
+_WORKFLOW_MODULES = {"pandas", "h5py", "scipy", "skimage", "sklearn", "matplotlib", "seaborn", "yaml", "jsonschema",
+                     "snakemake"}
 
 
 def _archs(args: argparse.Namespace) -> None:
-    from .network import _module_nodes, _natural
-    from .zoo import ARCHITECTURES, get_architecture
+    from .zoo import ARCHITECTURES, LAYER_LABELS, get_architecture
 
     if args.arch:
+        from .network import _module_nodes, _natural
+
         print("\n".join(sorted(_module_nodes(get_architecture(args.arch).name), key=_natural)))
         return
-    table = pd.DataFrame([{"arch": name, **spec.layers} for name, spec in ARCHITECTURES.items()])
-    print(table.to_string(index=False))
+    rows = [("arch", *LAYER_LABELS)] + [(name, *(spec.layers[label] for label in LAYER_LABELS))
+                                        for name, spec in ARCHITECTURES.items()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths)))
+
+
+def _compare(args: argparse.Namespace) -> None:
+    import csv
+
+    from .compare import compare, parse_size
+
+    rows = compare(args.a, args.b, arch=args.arch, layers=args.layers, weights=args.weights, distance=args.distance,
+                   resize=parse_size(args.resize), calibrated=args.calibrated, device=args.device, seed=args.seed)
+    first = next(rows)  # the network is built and the first pair read before the output file is created
+    output = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
+    try:
+        writer = csv.DictWriter(output, fieldnames=list(first))
+        writer.writeheader()
+        writer.writerow(first)
+        for row in rows:
+            writer.writerow(row)
+    finally:
+        if args.output:
+            output.close()
 
 
 def _attributes(args: argparse.Namespace) -> None:
@@ -51,6 +81,7 @@ def parser() -> argparse.ArgumentParser:
     from .benchmarks import BENCHMARKS
 
     main = argparse.ArgumentParser(prog="lossnet", description=__doc__)
+    main.add_argument("--version", action="version", version=f"lossnet {__version__}")
     commands = main.add_subparsers(dest="command", required=True)
 
     archs = commands.add_parser("archs", help="list architectures and their E/S/M/L extraction layers")
@@ -62,9 +93,36 @@ def parser() -> argparse.ArgumentParser:
     attributes.add_argument("--input-sizes", type=int, nargs="+", default=[64, 224])
     attributes.set_defaults(run=_attributes)
 
-    for entry in BENCHMARKS.values():  # each benchmark may bring commands of its own
+    compare = commands.add_parser(
+        "compare", help="distance between two images, or two folders of images matched by file name (CSV)",
+        description="One CSV row per pair (a, b, arch, layers, weights, distance, value), to stdout unless --output. "
+                    "Images are read as RGB in [0, 1]; pairs of different sizes are an error unless --resize.")
+    compare.add_argument("a", help="an image file, or a folder of images")
+    compare.add_argument("b", help="an image file, or a folder with the same file names as A")
+    compare.add_argument("--arch", default="alexnet", help="a zoo architecture (`lossnet archs`)")
+    compare.add_argument("--layers", nargs="+", default=None,
+                         help="labels E S M L, module paths or the preset lpips "
+                              "(default: lpips for alexnet/vgg16/squeezenet1_1 with --distance lpips, else E S M L)")
+    compare.add_argument("--weights", default="imagenet", help="imagenet, random or a state_dict path")
+    compare.add_argument("--distance", default="lpips",
+                         help="lpips (calibrated LPIPS v0.1 where the lpips package has weights), mse, meanpool, gram, "
+                              "or the network-free l2, ssim, mmdpp")
+    compare.add_argument("--calibrated", action=argparse.BooleanOptionalAction, default=None,
+                         help="LPIPS per-channel weights from the lpips package (default: where they exist)")
+    compare.add_argument("--resize", metavar="N|HxW", help="resize every image to this size first")
+    compare.add_argument("--output", "-o", help="CSV file to write (default: stdout)")
+    compare.add_argument("--device", default="auto")
+    compare.add_argument("--seed", type=int, default=0, help="seed of random weights and of MMD++")
+    compare.set_defaults(run=_compare)
+
+    for name, entry in BENCHMARKS.items():  # each benchmark may bring commands of its own
         if entry.commands:
-            importlib.import_module(entry.commands).register(commands)
+            try:
+                module = importlib.import_module(entry.commands)
+            except ImportError as error:  # core install: say what to install when the command is used
+                _needs_workflow_extra(commands, name, error)
+                continue
+            module.register(commands)
 
     rank = commands.add_parser("rank", help="rank architectures from scores CSV(s) as the paper does")
     rank.add_argument("scores", nargs="+")
@@ -79,13 +137,40 @@ def parser() -> argparse.ArgumentParser:
     recommend.add_argument("--top", type=int, default=5)
     recommend.set_defaults(run=_recommend)
 
+    for sub in [main, *commands.choices.values()]:  # defaults in every --help
+        sub.formatter_class = _DefaultsFormatter
+        for action in sub._actions:
+            if not action.help and action.default not in (None, argparse.SUPPRESS) and action.option_strings:
+                action.help = "(default: %(default)s)"
     return main
+
+
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Append ``(default: X)`` to every option's help, unless the help already speaks of the default or it is None."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _needs_workflow_extra(commands: argparse._SubParsersAction, benchmark: str, error: ImportError) -> None:
+    def run(args: argparse.Namespace) -> None:
+        raise RuntimeError(f"the {benchmark} commands need the workflow dependencies ({error}): {WORKFLOW_EXTRA_HINT}")
+
+    stub = commands.add_parser(benchmark, help=f"(needs {WORKFLOW_EXTRA_HINT})", add_help=True)
+    stub.add_argument("rest", nargs=argparse.REMAINDER)
+    stub.set_defaults(run=run)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.run(args)
+    except ImportError as error:
+        hint = f"; this command needs {WORKFLOW_EXTRA_HINT}" if error.name in _WORKFLOW_MODULES else ""
+        print(f"lossnet {args.command}: error: {error}{hint}", file=sys.stderr)
+        return 1
     except (ValueError, KeyError, FileNotFoundError, RuntimeError) as error:
         print(f"lossnet {args.command}: error: {error}", file=sys.stderr)
         return 1

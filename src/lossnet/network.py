@@ -11,7 +11,7 @@ from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
 from .weights import build_model
-from .zoo import LAYER_LABELS, get_architecture
+from .zoo import LAYER_LABELS, LAYER_PRESETS, get_architecture, layer_preset
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -21,7 +21,7 @@ def resolve_layers(arch: str, layers: str | Sequence[str]) -> dict[str, str]:
     """Map each requested layer (a label E/S/M/L or a module path) to its module path, checking it exists."""
     spec = get_architecture(arch)
     if isinstance(layers, str):
-        layers = [layers]
+        layers = list(layer_preset(layers, arch)) if layers in LAYER_PRESETS else [layers]
     if not layers:
         raise ValueError(f"no layers requested for {arch}")
     resolved = {layer: spec.module_path(layer) for layer in layers}
@@ -73,7 +73,8 @@ class LossNetwork(nn.Module):
     Args:
         arch: a zoo architecture (``lossnet.zoo.ARCHITECTURES``), e.g. ``"vgg16"``.
         layers: layer labels (``"E"``, ``"S"``, ``"M"``, ``"L"``) and/or torchvision module paths
-            (``"features.22"``). The output dict is keyed by the names given here.
+            (``"features.22"``), or a preset name (``"lpips"``: the LPIPS package's taps of alexnet, vgg16 and
+            squeezenet1_1). The output dict is keyed by the names given here (module paths for a preset).
         weights: ``"imagenet"`` (torchvision ``IMAGENET1K_V1``), ``"random"`` (torchvision's init under
             ``seed``) or the path of a torchvision-format state_dict.
         normalize_input: inputs are RGB in [0, 1]; when True they are normalised with ImageNet's mean and

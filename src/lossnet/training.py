@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,8 @@ from typing import Any, Callable
 
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
-from ._util import atomic_output, resolve_device
+from ._util import atomic_output, progress_bar, resolve_device
 
 FORMAT_VERSION = 1
 
@@ -163,7 +161,7 @@ def _train_epoch(model, loss_fn, optimizer, train_data, epoch, epochs, batch_siz
                         pin_memory=dev.type == "cuda", generator=shuffle_rng)
     model.train()
     total = 0.0
-    bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", file=sys.stderr, disable=not progress, leave=False)
+    bar = progress_bar(loader, desc=f"epoch {epoch}/{epochs}", disable=not progress)  # plain lines in log files
     for step, batch in enumerate(bar, start=1):
         batch = _to_device(batch, dev)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == "bf16"):

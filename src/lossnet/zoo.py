@@ -78,6 +78,25 @@ for _name, _layers in {
 
 PAPER_ARCHITECTURES = tuple(ARCHITECTURES)
 
+# Named layer presets: ``layers="lpips"`` is the LPIPS package's taps (Zhang et al. 2018, lpips 0.1.4's
+# pretrained_networks.py: the ReLU after each conv block; SqueezeNet has seven).
+LAYER_PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
+    "lpips": {
+        "alexnet": ("features.1", "features.4", "features.7", "features.9", "features.11"),
+        "vgg16": ("features.3", "features.8", "features.15", "features.22", "features.29"),
+        "squeezenet1_1": tuple(f"features.{i}" for i in (1, 4, 7, 9, 10, 11, 12)),
+    },
+}
+
+
+def layer_preset(name: str, arch: str) -> tuple[str, ...]:
+    """The module paths of preset ``name`` (e.g. ``"lpips"``) for ``arch``, with the valid choices in the error."""
+    preset = LAYER_PRESETS[name]
+    if arch not in preset:
+        raise ValueError(f"layer preset {name!r} is defined for {', '.join(preset)}, not {arch!r}: "
+                         f"pass layer labels ({', '.join(LAYER_LABELS)}) or module paths instead")
+    return preset[arch]
+
 
 def get_architecture(name: str) -> Architecture:
     """Look an architecture up by name, with the list of valid names in the error."""

@@ -111,7 +111,7 @@ def layer_boxes(scores: pd.DataFrame, attributes: pd.DataFrame | None, benchmark
 
 
 def flops_scatter(scores: pd.DataFrame, attributes: pd.DataFrame, benchmark: str) -> Figure:
-    """A benchmark's scores against log10 of the MFLOPS up to the layer, coloured by layer; Figure 4."""
+    """A benchmark's scores against the MFLOPS up to the layer (log-scale axis), coloured by layer; Figure 4."""
     rows = networks(scores)
     rows = rows[(rows["benchmark"] == benchmark) & rows["layer"].isin(LAYER_ORDER)]
     if rows.empty:
@@ -124,12 +124,13 @@ def flops_scatter(scores: pd.DataFrame, attributes: pd.DataFrame, benchmark: str
     markers = dict(zip(LAYER_ORDER, "oXsP"))
     for ax, metric in zip(axes, metrics):
         panel = data[data["metric"] == metric].dropna(subset=["log_mflops", "value"])
-        sns.scatterplot(data=panel, x="log_mflops", y="value", hue="layer", style="layer", hue_order=LAYER_ORDER,
-                        palette=palette, markers=markers, s=55, ax=ax, legend=False)
+        sns.scatterplot(data=panel, x="mflops_to_layer", y="value", hue="layer", style="layer",
+                        hue_order=LAYER_ORDER, palette=palette, markers=markers, s=55, ax=ax, legend=False)
+        ax.set_xscale("log")
         stats = correlate(panel["log_mflops"], panel["value"])
         ax.set_title(f"Spearman ρ = {stats['spearman']:.2f} (n = {stats['n']})")
         ax.set(xlabel="", ylabel=metric_label(benchmark, metric))
-    figure.supxlabel("log10 MFLOPS up to the extraction layer (224×224 input)")
+    figure.supxlabel("MFLOPS up to the extraction layer (224×224 input, log scale)")
     handles = [Line2D([], [], color=palette[l], marker=markers[l], linestyle="", markersize=7, label=l)
                for l in LAYER_ORDER]
     figure.legend(handles=handles, title="Layer", loc="outside right center", frameon=False)
@@ -168,6 +169,9 @@ def fig5_imagenet(scores: pd.DataFrame, attributes: pd.DataFrame) -> Figure:
                      f"(n = {stats['n']})")
         ax.set(xlabel="ImageNet top-1 accuracy (%)", ylabel=f"{metric_label(benchmark, metric)}, best layer")
     _arch_legend(figure, styles, [Line2D([], [], color="0.35", linestyle="--", label="Upper frontier")])
+    if "weights" in scores and set(scores["weights"]) <= {"random", "none"}:  # the accuracy is the pretrained one
+        figure.suptitle("Random weights: scores of untrained networks against the accuracy of the pretrained ones; "
+                        "no relation is expected", color="#a94400", fontsize=10)
     return figure
 
 

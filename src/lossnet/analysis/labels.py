@@ -23,6 +23,8 @@ _COMMON_CAPTIONS = {
     "fig5_imagenet": "Score of each architecture's best layer against its ImageNet top-1 accuracy; "
                      "the line is the upper (Pareto) frontier.",
     "heatmap": "Scores per architecture (rows) and extraction layer (columns); the box marks each row's best layer.",
+    "image_mean": "Perceptual image mean (seed 003): one image optimised from the pixel mean of a set of related "
+                  "images under each loss network and pixel distance.",
 }
 CAPTIONS = {**_COMMON_CAPTIONS,
             **{figure.name: figure.caption for entry in BENCHMARKS.values() for figure in entry.figures}}

@@ -6,12 +6,12 @@ import base64
 import html
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import pandas as pd
 
 from .._util import atomic_output
-from .labels import CAPTIONS, arch_label
+from .labels import CAPTIONS, arch_label, benchmark_label
 from .tables import benchmarks_in
 
 _CSS = """
@@ -21,7 +21,50 @@ th,td{border:1px solid #ccc;padding:0.25em 0.6em;text-align:right}
 th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}
 figure{margin:1.5em 0}img{max-width:100%}figcaption{font-style:italic;margin-top:0.3em}
 .note{color:#555;font-size:0.9em}
+.banner{background:#fff3cd;border:2px solid #d39e00;padding:0.6em 1em;margin:1em 0;font-weight:600}
+.banner p{margin:0.3em 0}dl.provenance{display:grid;grid-template-columns:max-content auto;gap:0.1em 1em;font-size:0.9em}
+dl.provenance dt{font-weight:600}dl.provenance dd{margin:0;font-family:monospace}
 """
+
+# What each table the workflow writes is, for the report (results/tables/<stem>.csv; figures/<stem>.csv).
+TABLE_TITLES = {
+    "distances": "Distances side by side: 2AFC per distance function (benchmark 1)",
+    "sensitivity": "Distortion sensitivity: how far each layer's distance moves per distortion (benchmark 1)",
+    "image_mean": "Perceptual image mean: the loss of each optimised mean under every distance",
+}
+
+
+def _display_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """The shared display names (analysis.labels) for architecture and benchmark columns and values."""
+    frame = frame.copy()
+    if "arch" in frame:
+        frame["arch"] = frame["arch"].map(lambda a: arch_label(a) if isinstance(a, str) else a)
+    if "benchmark" in frame:
+        frame["benchmark"] = frame["benchmark"].map(lambda b: benchmark_label(b) if isinstance(b, str) else b)
+    return frame.rename(columns={c: benchmark_label(c) for c in frame.columns if isinstance(c, str)})
+
+
+def _head(banner: Iterable[str], provenance: Mapping[str, str] | None) -> list[str]:
+    parts = []
+    banner = list(banner)
+    if banner:
+        parts.append("<div class='banner' role='alert'>" + "".join(f"<p>⚠ {html.escape(line)}</p>" for line in banner)
+                     + "</div>")
+    if provenance:
+        items = "".join(f"<dt>{html.escape(key)}</dt><dd>{html.escape(str(value))}</dd>"
+                        for key, value in provenance.items())
+        parts.append(f"<details open><summary>Provenance</summary><dl class='provenance'>{items}</dl></details>")
+    return parts
+
+
+def _extra_tables(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    parts = []
+    for name, frame in tables.items():
+        title = TABLE_TITLES.get(name, name.replace("_", " "))
+        parts += [f"<h2>{html.escape(title)}</h2><p class='note'>All rows: {html.escape(name)}.csv.</p>",
+                  _table(_display_names(frame), digits=4)]
+    return parts
+
 
 
 def _table(frame: pd.DataFrame, digits: int = 3) -> str:
@@ -43,14 +86,17 @@ def best_layer_grid(best: pd.DataFrame, weights: str) -> pd.DataFrame:
 
 
 def build_report(rankings: pd.DataFrame, best: pd.DataFrame, summary: pd.DataFrame, correlations: pd.DataFrame,
-                 figures: Iterable[Path | str], output: Path | str, top: int = 15) -> Path:
-    """Write the report: per weights variant its rankings, Table IV grid and layer summary; the strongest
-    score/attribute correlations; benchmark agreement; each PNG figure embedded with its caption."""
+                 figures: Iterable[Path | str], output: Path | str, top: int = 15, *, banner: Iterable[str] = (),
+                 provenance: Mapping[str, str] | None = None, tables: Mapping[str, pd.DataFrame] | None = None,
+                 images: Iterable[Path | str] = ()) -> Path:
+    """Write the report: a banner (synthetic data, random weights) and the provenance of the run; per weights
+    variant its rankings, Table IV grid and layer summary; the strongest score/attribute correlations; benchmark
+    agreement; the workflow's other ``tables`` ({name: frame}); each PNG figure (and ``images``) with its caption."""
     parts = [f"<h1>lossnet report</h1><p class='note'>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
-             "from results/tables/scores.csv. Ranks: 1 = best (protocol section 7).</p>"]
+             "from results/tables/scores.csv. Ranks: 1 = best (protocol section 7).</p>", *_head(banner, provenance)]
     for weights in dict.fromkeys(rankings["weights"]):
         ranked = rankings[rankings["weights"] == weights].drop(columns="weights")
-        ranked = ranked.assign(arch=ranked["arch"].map(arch_label))
+        ranked = _display_names(ranked)
         parts += [f"<h2>Weights: {html.escape(str(weights))}</h2>", "<h3>Rankings (Table III)</h3>", _table(ranked),
                   "<h3>Best extraction layer (Table IV)</h3><p class='note'>Underlined: the best architecture "
                   "for that score.</p>", _table(best_layer_grid(best, weights)),
@@ -66,10 +112,13 @@ def build_report(rankings: pd.DataFrame, best: pd.DataFrame, summary: pd.DataFra
     if not agreement.empty:
         parts += ["<h2>Agreement between benchmarks (Spearman of mean ranks)</h2>",
                   _table(agreement.drop(columns=["analysis", "metric", "layer"]).rename(columns={"variable": "vs"}))]
-    parts.append("<h2>Figures</h2>")
-    for path in map(Path, figures):
+    parts += _extra_tables(tables or {})
+    parts.append("<h2>Figures</h2><p class='note'>Each figure plots one metric per benchmark, its figure metric "
+                 "(named on the axis); the tables above and results/tables/scores.csv have every metric.</p>")
+    for path in [*map(Path, figures), *map(Path, images)]:
         data = base64.b64encode(path.read_bytes()).decode("ascii")
-        caption = f"{CAPTIONS.get(path.stem, path.stem)} (weights: {path.parent.name})"
+        caption = CAPTIONS.get(path.stem, path.stem)
+        caption += f" (weights: {path.parent.name})" if path.parent.name != "figures" else ""
         parts.append(f"<figure><img alt='{html.escape(path.stem)}' src='data:image/png;base64,{data}'>"
                      f"<figcaption>{html.escape(caption)}</figcaption></figure>")
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>lossnet report</title>"

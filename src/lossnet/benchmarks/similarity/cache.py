@@ -18,9 +18,8 @@ import h5py
 import numpy as np
 import torch
 import torchvision
-from tqdm import tqdm
 
-from ..._util import atomic_output, resolve_device
+from ..._util import atomic_output, progress_bar, resolve_device
 from ...distances import distance
 from ...network import LossNetwork
 from ...zoo import LAYER_LABELS
@@ -57,7 +56,7 @@ def subset_distances(group: h5py.Group, split: str, features: Features, distance
     image_dirs, judgement = SPLITS[split]
     n = len(group[judgement])
     results: dict[tuple[str, str, str], list[np.ndarray]] = {}
-    for start in tqdm(range(0, n, batch_size), desc=progress, disable=progress is None):
+    for start in progress_bar(range(0, n, batch_size), desc=progress, disable=progress is None):
         stop = min(start + batch_size, n)
         stacked = features(np.concatenate([group[folder][start:stop] for folder in image_dirs]))
         for layer, value in stacked.items():

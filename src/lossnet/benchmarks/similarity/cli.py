@@ -7,8 +7,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import pandas as pd
-
 from ...distances.features import FEATURE_DISTANCES as DISTANCES
 from ...zoo import LAYER_LABELS
 from .data import SUBSETS_2AFC, SUBSETS_JND
@@ -52,9 +50,13 @@ def check_output_path(path: Path) -> None:
 
 
 def _similarity(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from ...weights import build_model
     from ..._util import write_csv
     from . import cache as distance_cache, data as bapps, scoring
 
+    build_model(args.arch, args.weights, seed=args.seed)  # weights first: a missing file fails before any decoding
     layers = args.layers
     check_output_path(Path(args.output))
     if not args.subsets_2afc and not args.subsets_jnd:

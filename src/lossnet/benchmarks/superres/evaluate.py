@@ -20,7 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..._util import atomic_output, resolve_device, write_csv
-from ..scores import REFERENCE_LAYER, REFERENCE_WEIGHTS, score_table
+from ..scores import score_table
 from .data import SuperresDataError, read_test_set, test_images
 from .degradation import bicubic_upscale, crop_to_scale, degrade
 from .metrics import psnr_y, ssim_y, to_uint8
