@@ -20,7 +20,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # What a new clone has that a run needs (src/lossnet is installed in the venv; the SLURM profile is slurm/).
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "demo.yaml", "rules", "scripts", "schemas", "profiles", "slurm"]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "demo.yaml", "rules", "scripts", "schemas", "profiles", "slurm", "report"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 DEMO_TARGET = "results/tables/rankings.csv"
 DEMO_TIMEOUT_S = 2400
