@@ -20,7 +20,8 @@ rule scores_table:
 
 rule rankings:
     input:
-        "results/tables/scores.csv",
+        scores="results/tables/scores.csv",
+        replicates=replicate_files,
     output:
         "results/tables/rankings.csv",
     log:

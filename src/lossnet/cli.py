@@ -30,7 +30,7 @@ def _attributes(args: argparse.Namespace) -> None:
 def _rank(args: argparse.Namespace) -> None:
     from .analysis.rank import write_rankings
 
-    print(write_rankings(args.scores, args.output).to_string(index=False))
+    print(write_rankings(args.scores, args.output, args.replicates).to_string(index=False))
 
 
 def _recommend(args: argparse.Namespace) -> None:
@@ -69,6 +69,8 @@ def parser() -> argparse.ArgumentParser:
     rank = commands.add_parser("rank", help="rank architectures from scores CSV(s) as the paper does")
     rank.add_argument("scores", nargs="+")
     rank.add_argument("-o", "--output", required=True)
+    rank.add_argument("--replicates", nargs="*", default=[], metavar="FILE",
+                      help="bootstrap replicates files (X.replicates.csv beside each job's scores): rank intervals")
     rank.set_defaults(run=_rank)
 
     recommend = commands.add_parser("recommend", help="best loss networks (arch, layer, weights) for a task, with cost")
