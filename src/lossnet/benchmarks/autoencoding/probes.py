@@ -46,7 +46,7 @@ def _predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    return float((_predict(model, x) == y).float().mean()) if len(y) else float("nan")
+    return float((_predict(model, x) == y).double().mean()) if len(y) else float("nan")
 
 
 PROBE_LOSSES = ("mse", "cross_entropy")
