@@ -21,7 +21,8 @@ rule scores_table:
 
 rule rankings:
     input:
-        "results/tables/scores.csv",
+        scores="results/tables/scores.csv",
+        replicates=replicate_files,
     output:
         report("results/tables/rankings.csv", caption="../report/rankings.rst", category="Tables"),
     params:

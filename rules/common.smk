@@ -4,9 +4,12 @@
 #   DOWNLOADS  path under data/raw -> {url, sha256, md5}        (rules/download.smk downloads each)
 #   EXTRACTS   folder under data/raw -> the archive it unpacks from (its top folder has the folder's name)
 #   SCORE_FILES, TARGETS  benchmark -> its per-job scores CSVs / extra final outputs
+#   REPLICATE_FILES  benchmark -> the bootstrap replicates its jobs write beside their scores (optional: a
+#                    benchmark without them gets intervals nowhere and point ranks only; scores.replicates_path)
 from snakemake.exceptions import WorkflowError
 
 from lossnet.network import check_layer_paths
+from lossnet.benchmarks.scores import replicates_path
 from lossnet.zoo import LAYER_LABELS, get_architecture, register_from_config
 
 try:
@@ -25,6 +28,7 @@ ARCH_ENTRIES = {
 DOWNLOADS = {}
 EXTRACTS = {}
 SCORE_FILES = {}
+REPLICATE_FILES = {}
 TARGETS = {}
 
 for variant in WEIGHTS:
@@ -76,6 +80,16 @@ def weights_input(wildcards):
 def score_files(wildcards=None):
     """Every per-job scores CSV of the enabled benchmarks."""
     return [path for benchmark in config["benchmarks"] for path in SCORE_FILES[benchmark]]
+
+
+def replicates_of(path):
+    """Where the job writing the scores file `path` writes its bootstrap replicates (X.csv -> X.replicates.csv)."""
+    return str(replicates_path(path))
+
+
+def replicate_files(wildcards=None):
+    """Every per-job replicates file of the enabled benchmarks (those that write them)."""
+    return [path for benchmark in config["benchmarks"] for path in REPLICATE_FILES.get(benchmark, [])]
 
 
 def final_targets(wildcards=None):

@@ -25,6 +25,8 @@ AE_PROBE_SETTINGS = {
     "lr": AUTOENCODING["probe_lr"],
     "val_fraction": AUTOENCODING["probe_val_fraction"],
     "standardize": AUTOENCODING["probe_standardize"],
+    "loss": AUTOENCODING["probe_loss"],
+    "keep": AUTOENCODING["probe_keep"],
 }
 
 
@@ -33,6 +35,7 @@ SCORE_FILES["autoencoding"] = expand(
     weights=WEIGHTS, arch=ARCHS, layer=LAYERS, dataset=AE_DATASETS,
 ) + (expand("results/scores/autoencoding/none/pixel/{dataset}.csv", dataset=AE_DATASETS)
      if AUTOENCODING["pixel_baseline"] else [])
+REPLICATE_FILES["autoencoding"] = [replicates_of(path) for path in SCORE_FILES["autoencoding"]]
 
 
 def autoencoding_network(wildcards):
@@ -139,6 +142,7 @@ rule autoencoder_probe:
         rules.autoencoder_train.output,
     output:
         "results/scores/autoencoding/{weights}/{arch}/{layer}/{dataset}.csv",
+        "results/scores/autoencoding/{weights}/{arch}/{layer}/{dataset}.replicates.csv",
     wildcard_constraints:
         dataset="svhn|stl10",
     params:
@@ -159,5 +163,6 @@ use rule autoencoder_probe as autoencoder_probe_pixel with:
         rules.autoencoder_train_pixel.output,
     output:
         "results/scores/autoencoding/none/pixel/{dataset}.csv",
+        "results/scores/autoencoding/none/pixel/{dataset}.replicates.csv",
     log:
         "logs/autoencoding/probe/none/pixel/{dataset}.log",

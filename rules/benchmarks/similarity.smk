@@ -15,6 +15,7 @@ EXTRACTS.update({f"bapps/dataset/{folder}": f"bapps/{name}.tar.gz" for folder, n
 SCORE_FILES["similarity"] = expand(
     "results/scores/similarity/{weights}/{arch}/{layer}.csv", weights=WEIGHTS, arch=ARCHS, layer=LAYERS + ["all"]
 ) + expand("results/scores/similarity/none/{distance}.csv", distance=SIMILARITY["pixel_distances"])
+REPLICATE_FILES["similarity"] = [replicates_of(path) for path in SCORE_FILES["similarity"]]
 TARGETS["similarity"] = ["results/tables/sensitivity.csv", "results/tables/distances.csv"]
 
 
@@ -86,6 +87,7 @@ rule similarity_score:
         rules.similarity_cache.output,
     output:
         "results/scores/similarity/{weights}/{arch}/{layer}.csv",
+        "results/scores/similarity/{weights}/{arch}/{layer}.replicates.csv",
     params:
         layers=lambda w: [w.layer],
         distances=SIMILARITY["distances"],
@@ -99,6 +101,7 @@ rule similarity_score:
 use rule similarity_score as similarity_score_all_layers with:
     output:
         "results/scores/similarity/{weights}/{arch}/all.csv",
+        "results/scores/similarity/{weights}/{arch}/all.replicates.csv",
     params:
         layers=LAYERS,
         distances=SIMILARITY["distances"],
@@ -111,6 +114,7 @@ rule similarity_pixel:
         "data/prepared/bapps.h5",
     output:
         "results/scores/similarity/none/{distance}.csv",
+        "results/scores/similarity/none/{distance}.replicates.csv",
     wildcard_constraints:
         distance="l2|ssim|mmdpp",
     params:

@@ -1,4 +1,5 @@
-"""Snakemake entry point: the seven MLP probes on one embeddings file -> the benchmark's scores CSV."""
+"""Snakemake entry point: the seven MLP probes on one embeddings file -> the benchmark's scores CSV (and the
+headline's bootstrap replicates beside it)."""
 from lossnet.benchmarks.autoencoding.probes import probe_scores
 from lossnet.workflow import start
 

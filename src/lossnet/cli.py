@@ -60,11 +60,11 @@ def _attributes(args: argparse.Namespace) -> None:
 def _rank(args: argparse.Namespace) -> None:
     from .analysis.rank import write_rankings
 
-    print(write_rankings(args.scores, args.output).to_string(index=False))
+    print(write_rankings(args.scores, args.output, args.replicates).to_string(index=False))
 
 
 def _recommend(args: argparse.Namespace) -> None:
-    from .analysis.tables import read_attributes, recommend
+    from .analysis.tables import read_attributes, recommend, recommend_references
     from .benchmarks.scores import read_scores
 
     folder = Path(args.attributes_dir)
@@ -72,9 +72,17 @@ def _recommend(args: argparse.Namespace) -> None:
     attributes = read_attributes(paths) if paths else None
     if attributes is None:
         print(f"(no attribute CSVs in {folder}: the cost column mflops_to_layer is empty)", file=sys.stderr)
-    table = recommend(read_scores([args.scores]), args.task, attributes, args.top)
+    scores = read_scores([args.scores])
+    table = recommend(scores, args.task, attributes, args.top)
     costs = {"mflops_to_layer": "{:.0f}".format}
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}", formatters=costs))
+    references = recommend_references(scores, args.task)
+    if len(references):
+        best = references.iloc[0]
+        print(f"\nBest network-free reference: {best['arch']} (no loss network; would rank "
+              f"{best['mean_rank']:.4g} on average among all loss-network configurations)")
+        print("Network-free references (not ranked among the loss networks):")
+        print(references.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -127,6 +135,8 @@ def parser() -> argparse.ArgumentParser:
     rank = commands.add_parser("rank", help="rank architectures from scores CSV(s) as the paper does")
     rank.add_argument("scores", nargs="+")
     rank.add_argument("-o", "--output", required=True)
+    rank.add_argument("--replicates", nargs="*", default=[], metavar="FILE",
+                      help="bootstrap replicates files (X.replicates.csv beside each job's scores): rank intervals")
     rank.set_defaults(run=_rank)
 
     recommend = commands.add_parser("recommend", help="best loss networks (arch, layer, weights) for a task, with cost")

@@ -1,6 +1,7 @@
 """Analysis on the paper's own appendix scores (benchmarks 1, 2, 4): Table IV, correlations, figures, report,
 ``lossnet recommend``. ``tests/data/paper_scores.csv`` is written by ``tests/data/make_paper_scores.py``."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -217,3 +218,52 @@ def test_reference_rows_and_other_distances_are_left_out(scores, attributes):
     table = analysis.correlations(mixed, attributes)
     assert set(table["weights"]) == {"imagenet"}
     assert len(figures.fig2_layers(mixed).axes) == 3
+
+
+def test_small_samples_get_exact_permutation_p_values():
+    result = analysis.correlate([1, 2, 3], [10, 20, 40])
+    assert result["spearman"] == pytest.approx(1.0) and result["spearman_p"] == pytest.approx(1 / 3)
+    assert result["pearson_p"] == pytest.approx(1 / 3) and result["p_method"] == analysis.EXACT
+    # n = 5, a perfect monotone relation: 2 of the 120 pairings reach |rho| = 1
+    assert analysis.correlate(range(5), [1, 3, 4, 8, 9])["spearman_p"] == pytest.approx(2 / 120)
+    assert analysis.correlate(range(14), np.arange(14) ** 2)["p_method"] == analysis.ASYMPTOTIC
+
+
+REFERENCE_ROWS = pd.DataFrame([
+    {"benchmark": "similarity", "metric": "2afc", "arch": "l2", "layer": "-", "weights": "none", "value": 0.686,
+     "higher_is_better": True},
+    {"benchmark": "similarity", "metric": "jnd", "arch": "l2", "layer": "-", "weights": "none", "value": 0.55,
+     "higher_is_better": True},
+    {"benchmark": "similarity", "metric": "2afc", "arch": "ssim", "layer": "-", "weights": "none", "value": 0.60,
+     "higher_is_better": True},
+])
+
+
+def test_recommend_lists_the_network_free_references_apart(scores, tmp_path, capsys):
+    mixed = pd.concat([scores, REFERENCE_ROWS], ignore_index=True)
+    assert analysis.recommend(mixed, "similarity", top=1)["arch"].tolist() == ["vgg11"]
+    references = analysis.recommend_references(mixed, "similarity")
+    assert references["arch"].tolist() == ["l2", "ssim"] and references["network_free"].all()
+    assert references.loc[1, "mean_rank"] == 57  # 0.60 is below all 56 configurations' 2AFC
+    mixed.to_csv(tmp_path / "scores.csv", index=False)
+    assert main(["recommend", "--task", "similarity", "--scores", str(tmp_path / "scores.csv"), "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Best network-free reference: l2" in out and "vgg11" in out.splitlines()[1]
+
+
+def test_report_marks_references_intervals_and_inseparable_positions(tmp_path, scores, attributes):
+    from lossnet.benchmarks.scores import replicate_table
+
+    subset = pd.concat([scores[scores.arch.isin(["alexnet", "vgg11", "resnet18"])], REFERENCE_ROWS],
+                       ignore_index=True)
+    rng = np.random.default_rng(0)
+    replicates = replicate_table(subset, [v + rng.normal(0, 0.02, 300) for v in subset["value"]])
+    rankings = rank(subset, replicates)
+    assert rankings.loc[~rankings.reference, "position_low"].notna().all()
+    best = analysis.best_layer_table(subset)
+    page = build_report(rankings, best, analysis.layer_summary(best),
+                        analysis.correlations(subset, attributes, rankings), [], tmp_path / "r.html").read_text()
+    assert "3 architectures ranked 1..3" in page and "14 architectures" not in page
+    assert "Network-free references (not ranked)" in page and "not separable" in page
+    assert "exact permutation" in page and "over 3 architectures" in page
+    assert re.search(r"\d \[\d(\.\d+)?–\d", page)  # a rank with its interval

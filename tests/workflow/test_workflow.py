@@ -95,11 +95,18 @@ def test_offline_demo_produces_rankings(demo_run):
     references = ["bicubic", "l2", "mmdpp", "pixel", "ssim"]
     assert sorted(rankings.arch) == sorted(networks + references)
     assert set(rankings.weights) == {"random"}
-    assert sorted(rankings.position)[0] == 1 and rankings.position.max() <= len(rankings)
-    both = rankings[rankings.arch.isin(networks)]
+    # references are listed, flagged, unranked; the architectures alone take positions 1..3
+    assert sorted(rankings[rankings.reference].arch) == references
+    assert rankings[rankings.reference].position.isna().all() and rankings[rankings.reference].overall.isna().all()
+    both = rankings[~rankings.reference]
+    assert sorted(both.arch) == networks and both.position.min() == 1 and both.position.max() <= 3
     assert both.similarity.notna().all() and both.autoencoding.notna().all() and both.superres.notna().all()
-    assert both.delineation.notna().all()
-    assert (both.n_benchmarks == 3).all()
+    assert both.delineation.notna().all() and (both.n_benchmarks == 4).all()
+    # rank intervals over joint bootstrap resamples, around each rank
+    for column in ("similarity", "autoencoding", "overall", "position"):
+        assert both[f"{column}_low"].notna().all(), column
+        assert (both[f"{column}_low"] <= both[column]).all() and (both[column] <= both[f"{column}_high"]).all()
+    assert rankings[rankings.reference].similarity_low.notna().sum() == 3  # l2, mmdpp, ssim would-be ranks
 
     scores = pd.read_csv(demo_run / "results/tables/scores.csv", keep_default_na=False)
     headline = scores[(scores.subset == "") & (scores.layer != "all")]
@@ -107,6 +114,19 @@ def test_offline_demo_produces_rankings(demo_run):
     assert sorted(similarity.distance.unique()) == ["gram", "lpips", "meanpool"]
     assert len(similarity) == 3 * 4 * 2 * 3  # arch x layer x {2afc, jnd} x distance
     assert headline[headline.benchmark == "similarity"].value.between(0, 1).all()
+    # a 95% interval on every headline row (references and all-layer sums too), around its value
+    every = scores[scores.subset == ""].astype({"ci_low": float, "ci_high": float, "value": float})
+    assert every.ci_low.notna().all() and every.ci_high.notna().all()
+    assert ((every.ci_low <= every.value + 1e-9) & (every.value <= every.ci_high + 1e-9)).all()
+    assert (every.ci_high > every.ci_low).any()
+    # JND: one mAP over the pooled pairs of both subsets, with the per-subset rows kept
+    jnd = scores[(scores.metric == "jnd") & (scores.arch == "alexnet") & (scores.layer == "M")
+                 & (scores.distance == "lpips")]
+    assert sorted(jnd.subset) == ["", "cnn", "traditional"]
+    assert int(jnd[jnd.subset == ""].n.item()) == jnd[jnd.subset != ""].n.astype(int).sum()
+    # benchmark 4 records all seven probes
+    probes = scores[(scores.benchmark == "autoencoding") & scores.subset.str.startswith("probe ")]
+    assert probes.groupby(["arch", "layer", "metric"]).size().eq(7).all()
     assert (demo_run / "logs/similarity/cache/random/alexnet.log").read_text()
 
     # Benchmark 2: all 12 metrics for each demo architecture (demo.yaml: layer M only) and both references.
@@ -148,6 +168,8 @@ def test_demo_report_and_image_mean_build_offline(demo_copy):
     assert "similarity_cache" not in counts and "autoencoder_train" not in counts  # reuses the demo run
     report = (demo_copy / "results/report.html").read_text()
     assert "<img" in report and "alexnet" in report.lower() and "best layer" in report.lower()
+    assert "Network-free references (not ranked)" in report and "not separable" in report
+    assert "3 architectures ranked 1..3" in report and "14 architectures" not in report
     for name in ("fig2_layers", "fig3_autoencoding", "fig4_flops", "fig5_imagenet", "heatmap"):
         assert (demo_copy / f"results/figures/random/{name}.png").stat().st_size > 10_000
     best = pd.read_csv(demo_copy / "results/tables/best_layers.csv")

@@ -61,6 +61,23 @@ def _arch_legend(figure: Figure, styles: dict[str, tuple], extra: Sequence[Line2
     figure.legend(handles=[*handles, *extra], title="Architecture", loc="outside right center", frameon=False)
 
 
+def _error_bars(ax: Axes, x, rows: pd.DataFrame, colour, **style) -> None:
+    """Vertical bars from ``ci_low`` to ``ci_high`` (95% bootstrap interval) at ``x``, where rows have them."""
+    if "ci_low" not in rows or rows["ci_low"].isna().all():
+        return
+    x, value = np.asarray(x, dtype=float), rows["value"].to_numpy(dtype=float)
+    low, high = rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float)
+    keep = np.isfinite(low) & np.isfinite(high)
+    ax.errorbar(x[keep], value[keep], yerr=[value[keep] - low[keep], high[keep] - value[keep]], fmt="none",
+                ecolor=colour, elinewidth=1.0, capsize=2.5, alpha=0.8, **style)
+
+
+def _interval_note(figure: Figure, rows: pd.DataFrame) -> None:
+    if "ci_low" in rows and rows["ci_low"].notna().any():
+        figure.text(0.0, 0.0, "Error bars: 95% bootstrap intervals over the benchmark's items.", fontsize=9,
+                    color="0.35", ha="left", va="bottom")
+
+
 def _layer_position(layers: pd.Series) -> pd.Series:
     return layers.map({label: i for i, label in enumerate(LAYER_ORDER)})
 
@@ -75,13 +92,17 @@ def fig2_layers(scores: pd.DataFrame, attributes: pd.DataFrame | None = None) ->
     for ax, benchmark in zip(axes, benchmarks):
         metric = figure_metric(rows, benchmark)
         data = rows[(rows["benchmark"] == benchmark) & (rows["metric"] == metric)]
+        offsets = dict(zip(styles, np.linspace(-0.12, 0.12, len(styles))))  # bars side by side, not on top
         for arch, group in data.assign(x=_layer_position(data["layer"])).sort_values("x").groupby("arch"):
             colour, marker = styles[arch]
-            ax.plot(group["x"], group["value"], color=colour, marker=marker, linewidth=1.4, markersize=6)
+            ax.plot(group["x"] + offsets[arch], group["value"], color=colour, marker=marker, linewidth=1.4,
+                    markersize=6)
+            _error_bars(ax, group["x"] + offsets[arch], group, colour)
         ax.set_xticks(range(len(LAYER_ORDER)), LAYER_ORDER)
         ax.set(xlabel="Extraction layer (early → late)", ylabel=metric_label(benchmark, metric),
                title=benchmark_label(benchmark))
     _arch_legend(figure, styles)
+    _interval_note(figure, rows)
     return figure
 
 
@@ -105,8 +126,10 @@ def layer_boxes(scores: pd.DataFrame, attributes: pd.DataFrame | None, benchmark
             points = data[data["arch"] == arch]
             ax.scatter(_layer_position(points["layer"]) + offset, points["value"], color=colour, marker=marker,
                        s=30, zorder=3, edgecolor="white", linewidth=0.4)
+            _error_bars(ax, _layer_position(points["layer"]) + offset, points, colour, zorder=2)
         ax.set(xlabel="Extraction layer (early → late)", ylabel=metric_label(benchmark, metric))
     _arch_legend(figure, styles)
+    _interval_note(figure, rows)
     return figure
 
 
@@ -124,6 +147,8 @@ def flops_scatter(scores: pd.DataFrame, attributes: pd.DataFrame, benchmark: str
     markers = dict(zip(LAYER_ORDER, "oXsP"))
     for ax, metric in zip(axes, metrics):
         panel = data[data["metric"] == metric].dropna(subset=["log_mflops", "value"])
+        for layer, points in panel.groupby("layer"):
+            _error_bars(ax, points["mflops_to_layer"], points, palette.get(layer, "0.5"), zorder=1)
         sns.scatterplot(data=panel, x="mflops_to_layer", y="value", hue="layer", style="layer",
                         hue_order=LAYER_ORDER, palette=palette, markers=markers, s=55, ax=ax, legend=False)
         ax.set_xscale("log")
@@ -164,14 +189,16 @@ def fig5_imagenet(scores: pd.DataFrame, attributes: pd.DataFrame) -> Figure:
         for _, row in data.iterrows():
             colour, marker = styles[row["arch"]]
             ax.scatter(row["top1"], row["value"], color=colour, marker=marker, s=55, zorder=2)
+            _error_bars(ax, [row["top1"]], data.loc[[row.name]], colour, zorder=1)
         stats = correlate(data["top1"], data["value"])
         ax.set_title(f"{benchmark_label(benchmark)}\nSpearman ρ = {stats['spearman']:.2f} "
                      f"(n = {stats['n']})")
-        ax.set(xlabel="ImageNet top-1 accuracy (%)", ylabel=f"{metric_label(benchmark, metric)}, best layer")
+        ax.set(xlabel="ImageNet top-1 accuracy (%, torchvision)", ylabel=f"{metric_label(benchmark, metric)}, best layer")
     _arch_legend(figure, styles, [Line2D([], [], color="0.35", linestyle="--", label="Upper frontier")])
     if "weights" in scores and set(scores["weights"]) <= {"random", "none"}:  # the accuracy is the pretrained one
         figure.suptitle("Random weights: scores of untrained networks against the accuracy of the pretrained ones; "
                         "no relation is expected", color="#a94400", fontsize=10)
+    _interval_note(figure, best)
     return figure
 
 

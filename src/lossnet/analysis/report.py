@@ -12,6 +12,7 @@ import pandas as pd
 
 from .._util import atomic_output
 from .labels import CAPTIONS, arch_label, benchmark_label
+from .rank import architectures, is_interval_column, ranked_benchmarks, references
 from .tables import benchmarks_in
 
 _CSS = """
@@ -73,6 +74,44 @@ def _table(frame: pd.DataFrame, digits: int = 3) -> str:
                          border=0)
 
 
+def _with_interval(value, low, high, digits: int = 3) -> str:
+    if pd.isna(value):
+        return "–"
+    text = f"{value:.{digits}g}"
+    return text if pd.isna(low) or pd.isna(high) else f"{text} [{low:.{digits}g}–{high:.{digits}g}]"
+
+
+def not_separable(ranked: pd.DataFrame) -> dict[str, list[str]]:
+    """Per architecture, the others whose 95% position interval overlaps its own (empty without intervals)."""
+    if "position_low" not in ranked or ranked["position_low"].isna().all():
+        return {arch: [] for arch in ranked["arch"]}
+    rows = list(ranked[["arch", "position_low", "position_high"]].itertuples(index=False))
+    return {a.arch: [b.arch for b in rows if b.arch != a.arch and a.position_low <= b.position_high
+                     and b.position_low <= a.position_high] for a in rows}
+
+
+def rankings_view(rankings: pd.DataFrame, weights: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The report's rankings of one weights variant: the architectures (mean ranks with their 95% intervals,
+    position, and which positions are not separable) and, apart, the network-free references (would-be ranks)."""
+    variant = rankings[rankings["weights"] == weights]
+    benchmarks = ranked_benchmarks(variant)
+    ranked = architectures(variant)
+    groups = not_separable(ranked)
+
+    def cells(frame: pd.DataFrame, columns: list[str]) -> dict[str, list[str]]:
+        return {column: [_with_interval(row.get(column), row.get(f"{column}_low"), row.get(f"{column}_high"))
+                         for _, row in frame.iterrows()] for column in columns}
+
+    archs = pd.DataFrame({"architecture": ranked["arch"].map(arch_label).to_list(),
+                          **cells(ranked, ["position", *benchmarks, "overall"])})
+    archs["not separable from (95% position intervals overlap)"] = [
+        ", ".join(map(arch_label, groups[arch])) or "separable from all" for arch in ranked["arch"]]
+    refs = references(variant)
+    refs_view = pd.DataFrame({"reference (network-free)": refs["arch"].map(arch_label).to_list(),
+                              **cells(refs, benchmarks)})
+    return archs, refs_view
+
+
 def best_layer_grid(best: pd.DataFrame, weights: str) -> pd.DataFrame:
     """Table IV as a grid: architecture x (benchmark, metric) -> layer letter, the best architecture underlined."""
     rows = best[best["weights"] == weights].copy()
@@ -95,19 +134,37 @@ def build_report(rankings: pd.DataFrame, best: pd.DataFrame, summary: pd.DataFra
     parts = [f"<h1>lossnet report</h1><p class='note'>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
              "from results/tables/scores.csv. Ranks: 1 = best (protocol section 7).</p>", *_head(banner, provenance)]
     for weights in dict.fromkeys(rankings["weights"]):
-        ranked = rankings[rankings["weights"] == weights].drop(columns="weights")
-        ranked = _display_names(ranked)
-        parts += [f"<h2>Weights: {html.escape(str(weights))}</h2>", "<h3>Rankings (Table III)</h3>", _table(ranked),
-                  "<h3>Best extraction layer (Table IV)</h3><p class='note'>Underlined: the best architecture "
+        ranked, refs = rankings_view(rankings, weights)
+        n_archs = len(ranked)
+        intervals = any(is_interval_column(c) for c in rankings.columns)
+        note = (f"{n_archs} architecture{'s' if n_archs != 1 else ''} ranked 1..{n_archs} among themselves. "
+                + ("In brackets: 95% bootstrap intervals of each rank over joint resamples of the benchmark items "
+                   "(triplets, pairs, test samples). Positions whose intervals overlap cannot be told apart at "
+                   "this sample size: read them as tied." if intervals else
+                   "No bootstrap replicates were given: no rank intervals."))
+        parts += [f"<h2>Weights: {html.escape(str(weights))}</h2>", "<h3>Rankings (Table III)</h3>",
+                  f"<p class='note'>{html.escape(note)}</p>", _table(ranked)]
+        if len(refs):
+            parts += ["<h3>Network-free references (not ranked)</h3><p class='note'>Each reference (no loss "
+                      "network: a pixel distance or a pixel-loss baseline) with the mean rank it would take per "
+                      "benchmark against the architectures alone; it moves none of them and has no position.</p>",
+                      _table(refs)]
+        parts += ["<h3>Best extraction layer (Table IV)</h3><p class='note'>Underlined: the best architecture "
                   "for that score.</p>", _table(best_layer_grid(best, weights)),
                   "<h3>How often each layer is best</h3>",
                   _table(summary[summary["weights"] == weights].drop(columns="weights"))]
     scored = correlations[(correlations["analysis"] == "score_vs_attribute") & (correlations["layer"] == "best")]
     strongest = scored.dropna(subset=["spearman"]).sort_values("spearman_p").head(top)
     agreement = correlations[correlations["analysis"] == "benchmark_agreement"]
+    sizes = sorted(set(scored["n"].dropna().astype(int)))
+    size_text = (f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}") if sizes else "no"
+    methods = sorted(set(strongest.get("p_method", pd.Series(dtype=str))) - {""})
     parts += [f"<h2>Correlations with attributes (best layer, {len(strongest)} smallest Spearman p of "
               f"{len(scored)})</h2><p class='note'>All rows, per layer too: results/tables/correlations.csv. "
-              "With 14 architectures and many tests, small p-values are expected by chance.</p>",
+              f"Each correlation is over {size_text} architectures, and {len(scored)} tests are made: small "
+              "p-values are expected by chance. With fewer than 10 points the p-values are permutation "
+              f"p-values (p_method: {', '.join(methods) or 'none here'}); ImageNet top-1 is torchvision's "
+              "metadata (attributes' imagenet_top1_source), not the paper's Table I.</p>",
               _table(strongest.drop(columns=["analysis", "layer"]))]
     if not agreement.empty:
         parts += ["<h2>Agreement between benchmarks (Spearman of mean ranks)</h2>",

@@ -21,13 +21,18 @@ from scipy import stats
 from ..benchmarks import BENCHMARKS, benchmark_order
 from ..benchmarks.scores import REFERENCE_LAYER, REFERENCE_WEIGHTS
 from ..zoo import LAYER_LABELS
-from .rank import best_layers, headline, ranked_benchmarks
+from .rank import architectures, best_layers, headline, ranked_benchmarks, would_be_rank
 
 ARCH_ATTRIBUTES = ("imagenet_top1", "depth_total", "mflops_total", "params_total")
 LAYER_ATTRIBUTES = ("params_to_layer", "params_fraction", "mflops_to_layer", "depth_to_layer", "channels")
 GROUP = ["weights", "benchmark", "metric"]
 CORRELATION_COLUMNS = ["analysis", "weights", "benchmark", "metric", "layer", "variable", "n",
-                       "spearman", "spearman_p", "pearson", "pearson_p"]
+                       "spearman", "spearman_p", "pearson", "pearson_p", "p_method"]
+EXACT_BELOW = 10  # fewer points than this: exact permutation p-values (every pairing), not the asymptotic ones
+EXACT = "exact permutation"
+MONTE_CARLO = "permutation (9999 seeded resamples)"  # 8 or 9 points: 8! and 9! pairings take seconds per test
+EXACT_UP_TO = 7
+ASYMPTOTIC = "asymptotic"
 
 
 def read_attributes(paths: Iterable[Path | str]) -> pd.DataFrame:
@@ -105,18 +110,46 @@ def layer_summary(best: pd.DataFrame) -> pd.DataFrame:
     return _sorted(counts, ["weights", "benchmark", "layer"]).reset_index(drop=True)
 
 
+def _pearson(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    x = x - x.mean(axis=axis, keepdims=True)
+    y = y - y.mean(axis=axis, keepdims=True)
+    return (x * y).sum(axis=axis) / np.sqrt((x * x).sum(axis=axis) * (y * y).sum(axis=axis))
+
+
+def permutation_p(x: np.ndarray, y: np.ndarray) -> float:
+    """Two-sided permutation p-value of Pearson's r of ``x`` and ``y`` (``scipy.stats.permutation_test``,
+    pairings): exact over every pairing up to :data:`EXACT_UP_TO` points, else 9999 seeded resamples.
+    Spearman's is this on ranks. For n = 3 and r = 1 it is 1/3."""
+    y = np.asarray(y, float)
+    exact = len(y) <= EXACT_UP_TO
+    # One sample: permuting x alone enumerates the n! pairings (passing y too would permute both, (n!)^2).
+    result = stats.permutation_test((np.asarray(x, float),), lambda x, axis=-1: _pearson(x, y, axis),
+                                    vectorized=True, permutation_type="pairings",
+                                    n_resamples=np.inf if exact else 9999, alternative="two-sided", batch=50_000,
+                                    rng=np.random.default_rng(0))
+    return float(min(1.0, result.pvalue))
+
+
 def correlate(x: Iterable[float], y: Iterable[float]) -> dict[str, float]:
     """Spearman and Pearson coefficients with p-values over the pairs where both are finite (NaN when n < 3 or
-    either side is constant); ``n`` is the number of pairs used."""
+    either side is constant); ``n`` is the number of pairs used. With fewer than :data:`EXACT_BELOW` pairs the
+    p-values are exact permutation p-values (``p_method``), since the asymptotic ones are wrong there (n = 3,
+    rho = 1 gives p = 0 asymptotically; the exact two-sided minimum is 1/3)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     keep = np.isfinite(x) & np.isfinite(y)
     x, y = x[keep], y[keep]
-    result = {"n": int(keep.sum()), "spearman": np.nan, "spearman_p": np.nan, "pearson": np.nan, "pearson_p": np.nan}
+    result = {"n": int(keep.sum()), "spearman": np.nan, "spearman_p": np.nan, "pearson": np.nan, "pearson_p": np.nan,
+              "p_method": ""}
     if len(x) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result["spearman"], result["spearman_p"] = (float(v) for v in stats.spearmanr(x, y))
             result["pearson"], result["pearson_p"] = (float(v) for v in stats.pearsonr(x, y))
+        result["p_method"] = ASYMPTOTIC
+        if len(x) < EXACT_BELOW:
+            result["pearson_p"] = permutation_p(x, y)
+            result["spearman_p"] = permutation_p(stats.rankdata(x), stats.rankdata(y))
+            result["p_method"] = EXACT if len(x) <= EXACT_UP_TO else MONTE_CARLO
     return result
 
 
@@ -151,7 +184,7 @@ def benchmark_agreement(rankings: pd.DataFrame) -> list[dict]:
     """Rank agreement of the architectures between each pair of benchmarks (rows of :func:`correlations`)."""
     benchmarks = ranked_benchmarks(rankings)
     rows = []
-    for weights, group in rankings.groupby("weights", sort=False):
+    for weights, group in architectures(rankings).groupby("weights", sort=False):
         for a, b in itertools.combinations(benchmarks, 2):
             rows.append({"analysis": "benchmark_agreement", "weights": weights, "benchmark": a, "metric": "mean_rank",
                          "layer": "best", "variable": b, **correlate(group[a], group[b])})
@@ -190,3 +223,25 @@ def recommend(scores: pd.DataFrame, task: str, attributes: pd.DataFrame | None =
     table = table.sort_values(["mean_rank", "mflops_to_layer", *config], na_position="last")
     front = ["arch", "layer", "weights", "mean_rank", "n_metrics", "mflops_to_layer"]
     return table[front + [c for c in table.columns if c not in front]].head(top).reset_index(drop=True)
+
+
+def recommend_references(scores: pd.DataFrame, task: str) -> pd.DataFrame:
+    """The network-free references of ``task`` (weights ``none``), best first, each with the mean rank it would
+    take among the loss-network configurations that :func:`recommend` ranks (per metric: 1 + the configurations
+    better + half those tied), which moves none of them. Empty when the task has no references."""
+    rows = headline(scores)
+    rows = rows[(rows["benchmark"] == task)].dropna(subset=["value"])
+    refs = rows[rows["weights"] == REFERENCE_WEIGHTS]
+    nets = networks(rows)
+    out = []
+    for arch, group in refs.groupby("arch", sort=False):
+        ranks, values = [], {}
+        for ref in group.itertuples():
+            others = nets[nets["metric"] == ref.metric]
+            ranks.append(would_be_rank(_oriented(group.loc[[ref.Index]]).item(), _oriented(others).to_numpy()))
+            values[ref.metric] = ref.value
+        out.append({"arch": arch, "network_free": True, "mean_rank": float(np.mean(ranks)),
+                    "n_metrics": len(ranks), **values})
+    columns = ["arch", "network_free", "mean_rank", "n_metrics"]
+    table = pd.DataFrame(out, columns=columns + sorted({k for row in out for k in row} - set(columns)))
+    return table.sort_values(["mean_rank", "arch"]).reset_index(drop=True)

@@ -158,3 +158,49 @@ def test_the_run_key_covers_what_defines_the_run(prepared, tmp_path):
     other = tmp_path / prepared.name
     other.write_bytes(prepared.read_bytes() + b"\0")
     assert key(data=other) != reference
+def test_decoder_linear_is_followed_by_a_relu():
+    decoder = Autoencoder(64).decoder
+    assert isinstance(decoder[0], torch.nn.Linear) and isinstance(decoder[1], torch.nn.ReLU)
+
+
+def _toy_embeddings(path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    with h5py.File(path, "w") as h5:
+        for split in ("train", "test"):
+            labels = rng.integers(0, 10, 150)
+            h5[f"{split}/embeddings"] = (labels[:, None] + rng.normal(0, 2, (150, 8))).astype(np.float32)
+            h5[f"{split}/labels"] = labels
+        h5.attrs.update({"dataset": "svhn", "arch": "vgg16", "layer": "M", "weights": "imagenet"})
+    return path
+
+
+def test_every_probe_is_recorded_with_the_winners_interval_and_replicates(tmp_path):
+    from lossnet.benchmarks.scores import read_replicates, replicates_path
+
+    embeddings = _toy_embeddings(tmp_path / "e.h5")
+    scores = probe_scores(embeddings, tmp_path / "svhn.csv", epochs=8, batch_size=32, seed=0, device="cpu")
+    headline, probes = scores.iloc[0], scores.iloc[1:]
+    assert headline.subset == "" and list(probes.probe) == [probe_name(h) for h in PROBE_HIDDEN]
+    assert list(probes.subset) == [f"probe {probe_name(h)}" for h in PROBE_HIDDEN]
+    winner = probes.loc[probes.val_accuracy.idxmax()]
+    assert (headline.probe, headline.value, headline.val_accuracy) == (winner.probe, winner.value,
+                                                                        winner.val_accuracy)
+    assert probes.epoch.between(1, 8).all() and headline.n == 150
+    assert headline.ci_low <= headline.value <= headline.ci_high and headline.ci_low < headline.ci_high
+    replicates = read_replicates([replicates_path(tmp_path / "svhn.csv")])
+    assert len(replicates) == 1 and replicates.iloc[0]["r0":].mean() == pytest.approx(headline.value, abs=0.02)
+
+
+def test_probe_loss_and_epoch_are_knobs(tmp_path):
+    from lossnet.benchmarks.autoencoding.probes import train_probes
+
+    embeddings = _toy_embeddings(tmp_path / "e.h5")
+    settings = dict(hidden=[()], epochs=6, batch_size=32, seed=0, device="cpu")
+    best = train_probes(embeddings, **settings)
+    last = train_probes(embeddings, keep="last", **settings)
+    entropy = train_probes(embeddings, loss="cross_entropy", keep="last", **settings)
+    assert last.epoch.item() == 6 and 1 <= best.epoch.item() <= 6
+    assert best.val_accuracy.item() >= last.val_accuracy.item()  # the best epoch is kept
+    assert not entropy.equals(last)
+    with pytest.raises(ValueError, match="probe loss"):
+        train_probes(embeddings, loss="hinge", **settings)

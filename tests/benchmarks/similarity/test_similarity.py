@@ -267,3 +267,31 @@ data.prepare({str(root)!r}, {str(tmp_path / 'bapps.h5')!r}, ['traditional'], ['t
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 128 + signal.SIGTERM
     assert not list(tmp_path.glob("bapps.h5*"))
+
+
+def test_jnd_headline_is_one_map_over_the_pooled_pairs_and_subsets_are_kept(tmp_path):
+    from lossnet.benchmarks.scores import read_replicates, replicates_path
+    from lossnet.benchmarks.similarity.demo import make_bapps
+
+    root = make_bapps(tmp_path / "bapps", n_2afc=6, n_jnd=12, seed=1, subsets_2afc=["traditional", "cnn"],
+                      subsets_jnd=["traditional", "cnn"])
+    prepared = bapps.prepare(root, tmp_path / "bapps.h5", ["traditional", "cnn"], ["traditional", "cnn"],
+                             progress=False)
+    cache = distance_cache.compute_distances("alexnet", "random", prepared, tmp_path / "c.h5", layers=["M"],
+                                             progress=False)
+    table = scoring.score_distances(cache, ["M"], ["lpips"], output=tmp_path / "M.csv")
+    with h5py.File(cache) as h5:
+        d = {s: h5[f"lpips/M/jnd/{s}/d"][:].astype(float) for s in ("traditional", "cnn")}
+        same = {s: h5[f"judgements/jnd/{s}/same"][:].astype(float) for s in ("traditional", "cnn")}
+    jnd = table[table.metric == "jnd"].set_index("subset")
+    pooled = scoring.score_jnd(np.concatenate([d["traditional"], d["cnn"]]),
+                               np.concatenate([same["traditional"], same["cnn"]]))
+    assert jnd.loc["", "value"] == pytest.approx(pooled, rel=1e-12) and jnd.loc["", "n"] == 24
+    for subset in ("traditional", "cnn"):  # breakdown rows kept, each its own subset's mAP
+        assert jnd.loc[subset, "value"] == pytest.approx(scoring.score_jnd(d[subset], same[subset]), rel=1e-12)
+    assert jnd.loc["", "value"] != pytest.approx(jnd.loc[["traditional", "cnn"], "value"].mean())
+    # every row has a 95% interval around its value; the headlines' replicates are written beside the scores
+    assert (table.ci_low <= table.value + 1e-12).all() and (table.value <= table.ci_high + 1e-12).all()
+    replicates = read_replicates([replicates_path(tmp_path / "M.csv")])
+    assert sorted(replicates.metric) == ["2afc", "jnd"] and (replicates.subset == "").all()
+    assert replicates.shape[1] - 8 == 1000

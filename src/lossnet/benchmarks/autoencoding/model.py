@@ -74,7 +74,7 @@ class Autoencoder(nn.Module):
     """The protocol's autoencoder (the World Models VAE layout, deterministic).
 
     Encoder: 4 x [4x4 conv, stride 2, no padding, BN, ReLU] with 32, 64, 128, 256 channels -> linear -> embedding.
-    Decoder: linear -> 1024 x g x g -> transposed convs (kernels 5, 5, 6, 6, stride 2, no padding; 1024 -> 128 ->
+    Decoder: linear, ReLU (the original ``relu(dense(z))``) -> 1024 x g x g -> transposed convs (kernels 5, 5, 6, 6, stride 2, no padding; 1024 -> 128 ->
     64 -> 32 -> 3), BN + ReLU between them, sigmoid output. With no padding the decoder produces exactly
     ``size`` x ``size`` for 64 (1 -> 5 -> 13 -> 30 -> 64) and 96 (3 -> 9 -> 21 -> 46 -> 96); no output_padding.
     """
@@ -88,7 +88,7 @@ class Autoencoder(nn.Module):
             layers += [nn.Conv2d(c_in, c_out, 4, stride=2), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
             side = (side - 4) // 2 + 1
         self.encoder = nn.Sequential(*layers, nn.Flatten(), nn.Linear(ENCODER_CHANNELS[-1] * side * side, embedding_size))
-        layers = [nn.Linear(embedding_size, DECODER_CHANNELS[0] * self.grid**2),
+        layers = [nn.Linear(embedding_size, DECODER_CHANNELS[0] * self.grid**2), nn.ReLU(inplace=True),
                   nn.Unflatten(1, (DECODER_CHANNELS[0], self.grid, self.grid))]
         for i, kernel in enumerate(DECODER_KERNELS):
             layers.append(nn.ConvTranspose2d(DECODER_CHANNELS[i], DECODER_CHANNELS[i + 1], kernel, stride=2))
@@ -177,6 +177,7 @@ def train_autoencoder(
     settings = run_settings(prepared, arch=arch, layer=layer, weights=weights, lr=lr, batch_size=batch_size,
                             embedding_size=embedding_size, normalize_input=normalize_input, n_images=len(data),
                             precision=precision, seed=seed)
+    settings["decoder"] = "linear-relu"  # the model's layout: checkpoints of the ReLU-less decoder never resume
     key = run_key(settings)
     torch.manual_seed(seed)
     model = Autoencoder(data.size, embedding_size)
