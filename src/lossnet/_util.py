@@ -6,13 +6,16 @@ import contextlib
 import os
 import signal
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``auto`` picks the GPU when there is one; anything else is passed to :class:`torch.device`."""
+    import torch  # here: the analysis modules use this module without paying for torch
+
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
