@@ -34,14 +34,19 @@ def demo_config() -> dict:
 def demo_sizes() -> dict[str, int]:
     """How many jobs of each per-job rule the demo has."""
     config = demo_config()
-    assert set(config["benchmarks"]) == {"similarity", "autoencoding"}, "the demo runs both benchmarks"
-    autoencoding = config["autoencoding"]
+    assert set(config["benchmarks"]) == {"similarity", "superres", "delineation", "autoencoding"}, \
+        "the demo runs every benchmark"
+    autoencoding, superres = config["autoencoding"], config["superres"]
     n_models = len(config["weights"]) * len(config["architectures"])
     return {
         "models": n_models,
         "layers": len(config["layers"]),
         "datasets": len(autoencoding["datasets"]),
         "pixel_datasets": len(autoencoding["datasets"]) if autoencoding["pixel_baseline"] else 0,
+        "sr_layers": len(superres["layers"] or config["layers"]),
+        "scales": len(superres["scales"]),
+        "pixel_scales": len(superres["scales"]) if superres["pixel_baseline"] else 0,
+        "delineation_pixel": int(config["delineation"]["pixel_baseline"]),
     }
 
 
@@ -79,6 +84,8 @@ def test_new_architecture_runs_only_its_jobs_and_the_aggregation(demo_copy):
         "similarity_score_all_layers": n_weights,
         "autoencoder_train": n_weights * n_layers * n_datasets,
         "autoencoder_probe": n_weights * n_layers * n_datasets,
+        "superres_train": n_weights * sizes["sr_layers"] * sizes["scales"],
+        "delineation_train": n_weights * n_layers,
         **AGGREGATION_RULES,
     }, planned.stdout[-3000:]
     # No data preparation, no pixel references, nothing of the old architectures: only the new one's files.
@@ -115,7 +122,10 @@ def expected_reruns(name: str) -> dict[str, int]:
         "similarity_score": n["models"] * n["layers"],
         "similarity_score_all_layers": n["models"],
     }
-    expected = {"probe": probes, "training": {**training, **probes}, "similarity": similarity}[name]
+    superres = {"superres_train": n["models"] * n["sr_layers"] * n["scales"], "superres_train_pixel": n["pixel_scales"]}
+    delineation = {"delineation_train": n["models"] * n["layers"], "delineation_train_pixel": n["delineation_pixel"]}
+    expected = {"probe": probes, "training": {**training, **probes}, "similarity": similarity,
+                "superres": superres, "delineation": delineation}[name]
     return {rule: count for rule, count in expected.items() if count}
 
 
@@ -124,6 +134,8 @@ HYPERPARAMETERS = {
     "autoencoding probe": ("autoencoding:\n  probe_epochs: 7\n", "probe"),
     "autoencoding training": ("autoencoding:\n  lr: 0.0005\n", "training"),
     "similarity": ("similarity:\n  batch_size: 7\n", "similarity"),
+    "superres training": ("superres:\n  lr: 0.0005\n", "superres"),
+    "delineation": ("delineation:\n  mu: 0.02\n", "delineation"),
 }
 
 

@@ -23,11 +23,20 @@ def test_paper_config_plans_the_study(workdir):
     assert counts["similarity_score"] == 56
     assert counts["similarity_score_all_layers"] == 14
     assert counts["similarity_pixel"] == 3
-    assert counts["download"] == 2 + 4  # BAPPS twoafc_val and jnd; SVHN train, test, extra and STL-10
+    # BAPPS twoafc_val and jnd; Set5 and Set14 HR images and BSDS300 (COCO: range reads in the prepare job);
+    # SVHN train, test, extra and STL-10
+    assert counts["download"] == 2 + (5 + 14 + 1) + 4
     assert counts["extract"] == 2 + 1
+    # benchmark 2: 14 architectures x 4 layers x {x4, x8}, plus the pixel-MSE and bicubic references per scale
+    assert counts["superres_train"] == 56 * 2
+    assert counts["superres_train_pixel"] == counts["superres_bicubic"] == 2
+    assert counts["prepare_superres_coco"] == 1 and counts["prepare_superres_test"] == 3
     # benchmark 4: 14 architectures x 4 layers x {svhn, stl10}, plus the pixel-MSE reference per dataset
     assert counts["autoencoder_train"] == counts["autoencoder_probe"] == 56 * 2
     assert counts["autoencoder_train_pixel"] == counts["autoencoder_probe_pixel"] == 2
+    # benchmark 3: 14 architectures x 4 layers, plus the BCE-only reference; MRD downloaded split by split
+    assert counts["delineation_train"] == 56 and counts["delineation_train_pixel"] == 1
+    assert counts["download_mrd"] == 3 and counts["prepare_mrd"] == 1
 
 
 def test_config_typo_is_named(workdir):
@@ -81,12 +90,16 @@ def test_offline_download_stops_with_a_clear_message(workdir):
 def test_offline_demo_produces_rankings(demo_run):
     rankings = pd.read_csv(demo_run / "results/tables/rankings.csv")
     networks = ["alexnet", "resnet18", "squeezenet1_1"]
-    references = ["l2", "mmdpp", "pixel", "ssim"]  # network-free rows: pixel distances (B1), pixel-MSE autoencoder (B4)
+    # network-free rows: pixel distances (B1), bicubic and the pixel-MSE SR network (B2), BCE-only U-Net (B3),
+    # pixel-MSE autoencoder (B4); the pixel baselines share the arch name `pixel`
+    references = ["bicubic", "l2", "mmdpp", "pixel", "ssim"]
     assert sorted(rankings.arch) == sorted(networks + references)
     assert set(rankings.weights) == {"random"}
     assert sorted(rankings.position)[0] == 1 and rankings.position.max() <= len(rankings)
     both = rankings[rankings.arch.isin(networks)]
-    assert both.similarity.notna().all() and both.autoencoding.notna().all() and (both.n_benchmarks == 2).all()
+    assert both.similarity.notna().all() and both.autoencoding.notna().all() and both.superres.notna().all()
+    assert both.delineation.notna().all()
+    assert (both.n_benchmarks == 3).all()
 
     scores = pd.read_csv(demo_run / "results/tables/scores.csv", keep_default_na=False)
     headline = scores[(scores.subset == "") & (scores.layer != "all")]
@@ -95,6 +108,16 @@ def test_offline_demo_produces_rankings(demo_run):
     assert len(similarity) == 3 * 4 * 2 * 3  # arch x layer x {2afc, jnd} x distance
     assert headline[headline.benchmark == "similarity"].value.between(0, 1).all()
     assert (demo_run / "logs/similarity/cache/random/alexnet.log").read_text()
+
+    # Benchmark 2: all 12 metrics for each demo architecture (demo.yaml: layer M only) and both references.
+    superres = headline[headline.benchmark == "superres"]
+    paper = pd.read_csv(Path(__file__).resolve().parents[1] / "data/paper_scores.csv")
+    metrics = set(paper.loc[paper.benchmark == "superres", "metric"])
+    assert len(metrics) == 12
+    for arch in networks + ["bicubic", "pixel"]:
+        assert set(superres.loc[superres.arch == arch, "metric"]) == metrics, arch
+    assert superres[superres.metric.str.startswith("ssim")].value.between(-1, 1).all()
+    assert (demo_run / "results/figures/superres_examples.png").stat().st_size > 10_000
 
     # Benchmark 4: the probes beat chance (10 classes) on both synthetic datasets, by three standard errors of
     # the mean accuracy over the loss networks' test sets.
@@ -105,6 +128,15 @@ def test_offline_demo_produces_rankings(demo_run):
         assert len(accuracies) == 3 * 4
         standard_error = math.sqrt(0.1 * 0.9 / (n_test * len(accuracies)))
         assert accuracies.mean() > 0.1 + 3 * standard_error, (dataset, accuracies.tolist())
+
+    # Benchmark 3: the three metrics for every network and layer and for the BCE-only reference, in [0, 1] or NaN.
+    delineation = headline[headline.benchmark == "delineation"]
+    assert sorted(delineation.groupby(["arch", "layer"]).metric.apply(sorted).apply(tuple).unique()) == [
+        ("completeness", "correctness", "quality")]
+    assert len(delineation) == 3 * (3 * 4 + 1)
+    assert set(delineation[delineation.weights == "none"].arch) == {"pixel"}
+    values = pd.to_numeric(delineation.value, errors="coerce")
+    assert (values.between(0, 1) | values.isna()).all()
 
 
 @pytest.mark.slow
@@ -119,7 +151,9 @@ def test_demo_report_and_image_mean_build_offline(demo_copy):
     for name in ("fig2_layers", "fig3_autoencoding", "fig4_flops", "fig5_imagenet", "heatmap"):
         assert (demo_copy / f"results/figures/random/{name}.png").stat().st_size > 10_000
     best = pd.read_csv(demo_copy / "results/tables/best_layers.csv")
-    assert set(best.metric) == {"2afc", "jnd", "svhn", "stl10"}
+    assert set(best.metric) == {"2afc", "jnd", "correctness", "completeness", "quality", "svhn", "stl10"} | {
+        f"{kind}_{dataset}_x{scale}" for kind in ("psnr", "ssim") for dataset in ("set5", "set14", "bsd100")
+        for scale in (4, 8)}
     image_mean = pd.read_csv(demo_copy / "results/figures/image_mean.csv")
     assert len(image_mean) >= 4
 

@@ -62,6 +62,28 @@ BENCHMARKS: dict[str, Benchmark] = _register(
         commands="lossnet.benchmarks.similarity.cli",
     ),
     Benchmark(
+        name="superres",
+        label="B2 super-resolution",
+        metrics=tuple(
+            Metric(f"{kind}_{dataset}_x{scale}", f"{kind.upper()} {label} x{scale}{unit}")
+            for kind, unit in (("psnr", " (dB)"), ("ssim", ""))
+            for dataset, label in (("set5", "Set5"), ("set14", "Set14"), ("bsd100", "BSD100"))
+            for scale in (4, 8)
+        ),
+        figure_metric="psnr_bsd100_x4",
+        references={"bicubic": "bicubic upsampling (no training)", "pixel": "SR network trained with pixel MSE"},
+        commands="lossnet.benchmarks.superres.cli",
+    ),
+    Benchmark(
+        name="delineation",
+        label="B3 road delineation",
+        metrics=(Metric("correctness", "correctness (0–1)"), Metric("completeness", "completeness (0–1)"),
+                 Metric("quality", "quality (0–1)")),
+        figure_metric="quality",  # the paper's Figure 5
+        references={"pixel": "U-Net trained with BCE only"},
+        commands="lossnet.benchmarks.delineation.cli",
+    ),
+    Benchmark(
         name="autoencoding",
         label="B4 autoencoder embeddings",
         metrics=(Metric("svhn", "SVHN test accuracy (0–1)"), Metric("stl10", "STL-10 test accuracy (0–1)")),

@@ -1,0 +1,118 @@
+# Benchmark 3, road delineation on the Massachusetts Roads Dataset (protocol section 5): each split downloaded
+# tile by tile from its listings (MRD has no archive) or generated offline, decoded once into HDF5; one iterative
+# U-Net per (weights, arch, layer) trained with that loss network and scored on the full-resolution test tiles;
+# plus the BCE-only reference (arch pixel, weights none).
+DELINEATION = config["delineation"]
+MRD_SPLITS = ["train", "valid", "test"]
+MRD_ROOT = {"download": "data/raw/mrd", "demo": "data/demo/mrd"}[DELINEATION["source"]]
+# What a job depends on (not the whole section: a changed download knob must not retrain anything).
+DELINEATION_TRAIN_SETTINGS = {
+    key: DELINEATION[key]
+    for key in ("epochs", "crops_per_epoch", "batch_size", "lr", "mu", "iterations", "widths", "crop", "val_stride",
+                "normalize_input", "precision", "num_workers", "in_memory", "keep_checkpoints")
+}
+DELINEATION_EVAL_SETTINGS = {
+    "threshold": DELINEATION["threshold"],
+    "slack": DELINEATION["slack"],
+    "resize": DELINEATION["resize"],
+    "stride": DELINEATION["stride"],
+    "batch_size": DELINEATION["eval_batch_size"],
+}
+SCORE_FILES["delineation"] = expand(
+    "results/scores/delineation/{weights}/{arch}/{layer}.csv", weights=WEIGHTS, arch=ARCHS, layer=LAYERS
+) + (["results/scores/delineation/none/pixel.csv"] if DELINEATION["pixel_baseline"] else [])
+
+
+def delineation_network(wildcards):
+    """The loss network of a job: architecture, extraction layer (and its module path), weights and label."""
+    return {"arch": wildcards.arch, "layer": wildcards.layer, "weights": weights_source(wildcards),
+            "weights_label": wildcards.weights, "modules": arch_params(wildcards)["layers"]}
+
+
+rule download_mrd:
+    output:
+        "data/raw/mrd/{split}/SHA256SUMS",
+    wildcard_constraints:
+        split="|".join(MRD_SPLITS),
+    params:
+        root="data/raw/mrd",
+        url=DELINEATION["url"],
+        workers=DELINEATION["download_workers"],
+    log:
+        "logs/data/download_mrd_{split}.log",
+    localrule: True
+    script:
+        "../../scripts/delineation/download.py"
+
+
+rule demo_mrd:
+    output:
+        directory("data/demo/mrd"),
+    params:
+        tiles=DELINEATION["demo"]["tiles"],
+        size=DELINEATION["demo"]["size"],
+        seed=config["seed"],
+    log:
+        "logs/data/demo_mrd.log",
+    localrule: True
+    script:
+        "../../scripts/delineation/demo.py"
+
+
+rule prepare_mrd:
+    input:
+        {"download": expand("data/raw/mrd/{split}/SHA256SUMS", split=MRD_SPLITS), "demo": ["data/demo/mrd"]}[
+            DELINEATION["source"]
+        ],
+    output:
+        "data/prepared/mrd.h5",
+    params:
+        root=MRD_ROOT,
+    resources:
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,
+        runtime=lambda wildcards, attempt: 60 * attempt,
+    log:
+        "logs/data/prepare_mrd.log",
+    script:
+        "../../scripts/delineation/prepare.py"
+
+
+rule delineation_train:
+    input:
+        "data/prepared/mrd.h5",
+        weights=weights_input,
+    output:
+        "results/scores/delineation/{weights}/{arch}/{layer}.csv",
+    params:
+        network=delineation_network,
+        # Not an output: Snakemake would delete it before a rerun, and a rerun must resume from it.
+        checkpoint_dir=lambda w: f"results/checkpoints/delineation/{w.weights}/{w.arch}/{w.layer}",
+        seed=config["seed"],
+        device=config["device"],
+        settings=DELINEATION_TRAIN_SETTINGS,
+        evaluation=DELINEATION_EVAL_SETTINGS,
+    threads: 4
+    resources:
+        gpu=1,
+        mem_mb=lambda wildcards, attempt: 16000 * attempt,
+        runtime=lambda wildcards, attempt: 480 * attempt,
+    log:
+        "logs/delineation/{weights}/{arch}/{layer}.log",
+    script:
+        "../../scripts/delineation/train.py"
+
+
+use rule delineation_train as delineation_train_pixel with:
+    input:
+        "data/prepared/mrd.h5",
+    output:
+        "results/scores/delineation/none/pixel.csv",
+    params:
+        network={"arch": "pixel", "layer": "-", "weights": "none", "weights_label": "none"},
+        checkpoint_dir="results/checkpoints/delineation/none/pixel",
+        seed=config["seed"],
+        device=config["device"],
+        settings=DELINEATION_TRAIN_SETTINGS,
+        evaluation=DELINEATION_EVAL_SETTINGS,
+    log:
+        "logs/delineation/none/pixel.log",

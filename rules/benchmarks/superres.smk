@@ -1,0 +1,198 @@
+# Benchmark 2, super-resolution (protocol section 4): COCO 2014 training crops (only the chosen members, read over
+# HTTP range requests where the server allows) and the Set5 / Set14 / BSD100 test images, decoded once into HDF5;
+# one job per (weights, arch, layer, scale) trains Johnson et al.'s network with that loss network and scores it
+# on the whole test images; plus the pixel-MSE and bicubic references (weights "none").
+SUPERRES = config["superres"]
+SR_SCALES = SUPERRES["scales"]
+SR_LAYERS = SUPERRES["layers"] or LAYERS  # demo overlays may keep fewer layers for this benchmark
+SR_TEST_SETS = ["set5", "set14", "bsd100"]
+SR_DEMO = "data/demo/superres"
+SR_HR_FILES = {  # Set5 / Set14: one download per HR image
+    name: [entry["pattern"].format(i) for i in range(1, entry["count"] + 1)]
+    for name, entry in SUPERRES["hr_images"].items()
+}
+SR_RAW = "data/raw/superres"
+# Where each input is read from, and the files a prepare job waits for (the demo: its generated folder).
+SR_COCO_RANGE_READS = SUPERRES["source"] == "download" and SUPERRES["coco_range_reads"]
+SR_SOURCES = {
+    "download": {
+        "set5": f"{SR_RAW}/set5", "set14": f"{SR_RAW}/set14", "bsd100": f"{SR_RAW}/BSDS300-images.tgz",
+        **{f"coco_{split}": SUPERRES["archives"][f"coco_{split}"]["url"] if SR_COCO_RANGE_READS
+           else f"{SR_RAW}/coco/{split}2014.zip" for split in ("train", "val")},
+    },
+    "demo": {"set5": f"{SR_DEMO}/set5", "set14": f"{SR_DEMO}/set14", "bsd100": f"{SR_DEMO}/BSDS300-images.tgz",
+             "coco_train": f"{SR_DEMO}/coco/train2014.zip", "coco_val": f"{SR_DEMO}/coco/val2014.zip"},
+}[SUPERRES["source"]]
+SR_INPUTS = {
+    "download": {
+        **{name: [f"{SR_RAW}/{name}/{file}" for file in files] for name, files in SR_HR_FILES.items()},
+        "bsd100": [f"{SR_RAW}/BSDS300-images.tgz"],
+        "coco": [] if SR_COCO_RANGE_READS else [f"{SR_RAW}/coco/train2014.zip", f"{SR_RAW}/coco/val2014.zip"],
+    },
+    "demo": {name: [SR_DEMO] for name in ("set5", "set14", "bsd100", "coco")},
+}[SUPERRES["source"]]
+DOWNLOADS.update({
+    f"superres/{name}/{file}": {"url": SUPERRES["hr_images"][name]["base_url"] + file,
+                                "sha256": SUPERRES["hr_images"][name].get("sha256", {}).get(file)}
+    for name, files in SR_HR_FILES.items() for file in files
+})
+DOWNLOADS["superres/BSDS300-images.tgz"] = SUPERRES["archives"]["bsds300"]
+DOWNLOADS["superres/coco/train2014.zip"] = SUPERRES["archives"]["coco_train"]
+DOWNLOADS["superres/coco/val2014.zip"] = SUPERRES["archives"]["coco_val"]
+# What a training job depends on (not the whole section: an evaluation-only knob must not retrain networks).
+SR_TRAIN_SETTINGS = {
+    key: SUPERRES[key]
+    for key in ("epochs", "batch_size", "lr", "normalize_input", "precision", "channels_last", "compile",
+                "num_workers", "keep_checkpoints")
+}
+SR_OUTPUTS = {
+    "scores": "results/scores/superres/{weights}/{arch}/{layer}/x{scale}.csv",
+    "per_image": "results/superres/per_image/{weights}/{arch}/{layer}/x{scale}.csv",
+    "example": "results/superres/examples/{weights}/{arch}/{layer}/x{scale}.png",
+}
+SR_REFERENCES = ["bicubic"] + (["pixel"] if SUPERRES["pixel_baseline"] else [])
+
+
+def superres_reference_outputs(arch):
+    return {key: path.replace("{weights}/{arch}/{layer}", f"none/{arch}") for key, path in SR_OUTPUTS.items()}
+
+
+SCORE_FILES["superres"] = expand(
+    SR_OUTPUTS["scores"], weights=WEIGHTS, arch=ARCHS, layer=SR_LAYERS, scale=SR_SCALES
+) + [path for arch in SR_REFERENCES for path in expand(superres_reference_outputs(arch)["scores"], scale=SR_SCALES)]
+SR_EXAMPLES = expand(
+    SR_OUTPUTS["example"], weights=WEIGHTS, arch=ARCHS, layer=SR_LAYERS, scale=SR_SCALES
+) + [path for arch in SR_REFERENCES for path in expand(superres_reference_outputs(arch)["example"], scale=SR_SCALES)]
+TARGETS["superres"] = ["results/figures/superres_examples.png"]
+
+
+def superres_network(wildcards):
+    """The loss network of a training job: architecture, extraction layer, weights source and its label."""
+    return {"arch": wildcards.arch, "layer": wildcards.layer, "weights": weights_source(wildcards),
+            "weights_label": wildcards.weights}
+
+
+rule demo_superres:
+    output:
+        directory(SR_DEMO),
+    params:
+        root=SR_DEMO,
+        sizes=SUPERRES["demo"],
+        seed=config["seed"],
+    log:
+        "logs/data/demo_superres.log",
+    localrule: True
+    script:
+        "../../scripts/superres/demo.py"
+
+
+rule prepare_superres_coco:
+    input:
+        SR_INPUTS["coco"],
+    output:
+        "data/prepared/superres/coco.h5",
+    params:
+        train=SR_SOURCES["coco_train"],
+        val=SR_SOURCES["coco_val"],
+        settings={
+            "n_train": SUPERRES["n_train"], "n_val": SUPERRES["n_val"], "size": SUPERRES["crop"],
+            "seed": config["seed"], "cache_dir": f"{SR_RAW}/coco",  # the whole-file fallback of range reads
+            "sha256": {split: SUPERRES["archives"][f"coco_{split}"].get("sha256") for split in ("train", "val")},
+        },
+    resources:
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        runtime=lambda wildcards, attempt: 240 * attempt,
+    log:
+        "logs/data/prepare_superres_coco.log",
+    script:
+        "../../scripts/superres/prepare_coco.py"
+
+
+rule prepare_superres_test:
+    input:
+        lambda w: SR_INPUTS[w.test_set],
+    output:
+        "data/prepared/superres/{test_set}.h5",
+    wildcard_constraints:
+        test_set="set5|set14|bsd100",
+    params:
+        source=lambda w: SR_SOURCES[w.test_set],
+    log:
+        "logs/data/prepare_superres_{test_set}.log",
+    script:
+        "../../scripts/superres/prepare_test.py"
+
+
+rule superres_train:
+    input:
+        coco="data/prepared/superres/coco.h5",
+        tests=expand("data/prepared/superres/{test_set}.h5", test_set=SR_TEST_SETS),
+        weights=weights_input,
+    output:
+        **SR_OUTPUTS,
+    wildcard_constraints:
+        scale="4|8",
+    params:
+        network=superres_network,
+        # Not an output: Snakemake would delete it before a rerun, and a rerun must resume from it.
+        checkpoint_dir=lambda w: f"results/checkpoints/superres/{w.weights}/{w.arch}/{w.layer}/x{w.scale}",
+        scale=lambda w: int(w.scale),
+        seed=config["seed"],
+        device=config["device"],
+        settings=SR_TRAIN_SETTINGS,
+    threads: SUPERRES["threads"]
+    resources:
+        gpu=1,
+        mem_mb=lambda wildcards, attempt: 16000 * attempt,
+        runtime=lambda wildcards, attempt: 720 * attempt,
+    log:
+        "logs/superres/train/{weights}/{arch}/{layer}/x{scale}.log",
+    script:
+        "../../scripts/superres/train.py"
+
+
+use rule superres_train as superres_train_pixel with:
+    input:
+        coco="data/prepared/superres/coco.h5",
+        tests=expand("data/prepared/superres/{test_set}.h5", test_set=SR_TEST_SETS),
+    output:
+        **superres_reference_outputs("pixel"),
+    params:
+        network={"arch": "pixel", "layer": "-", "weights": "none", "weights_label": "none"},
+        checkpoint_dir=lambda w: f"results/checkpoints/superres/none/pixel/x{w.scale}",
+        scale=lambda w: int(w.scale),
+        seed=config["seed"],
+        device=config["device"],
+        settings=SR_TRAIN_SETTINGS,
+    log:
+        "logs/superres/train/none/pixel/x{scale}.log",
+
+
+rule superres_bicubic:
+    input:
+        tests=expand("data/prepared/superres/{test_set}.h5", test_set=SR_TEST_SETS),
+    output:
+        **superres_reference_outputs("bicubic"),
+    wildcard_constraints:
+        scale="4|8",
+    params:
+        scale=lambda w: int(w.scale),
+        seed=config["seed"],
+    log:
+        "logs/superres/bicubic/x{scale}.log",
+    script:
+        "../../scripts/superres/bicubic.py"
+
+
+rule superres_examples:
+    input:
+        scores=SCORE_FILES["superres"],
+        examples=SR_EXAMPLES,
+        test_set="data/prepared/superres/set5.h5",
+    output:
+        "results/figures/superres_examples.png",
+    log:
+        "logs/superres/examples.log",
+    localrule: True
+    script:
+        "../../scripts/superres/examples.py"

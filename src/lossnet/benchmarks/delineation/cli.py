@@ -1,0 +1,28 @@
+"""The ``lossnet delineation-metrics`` command (registered by :mod:`lossnet.cli`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .metrics import DEFAULT_SLACK, DEFAULT_THRESHOLD
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    metrics = commands.add_parser(
+        "delineation-metrics", help="score road predictions (PNG probabilities) against MRD-style .tif maps",
+        description="Correctness, completeness and quality (protocol section 5) of every prediction in PRED_DIR "
+                    "(8-bit greyscale PNGs, probability = value / 255) against the truth map of the same stem in "
+                    "TRUTH_DIR (.tif, road = non-zero), one CSV row per image, NaN where undefined.")
+    metrics.add_argument("pred_dir")
+    metrics.add_argument("truth_dir")
+    metrics.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="road where probability > this")
+    metrics.add_argument("--slack", type=float, default=DEFAULT_SLACK, help="tolerance in pixels")
+    metrics.add_argument("--output", required=True, help="CSV to write: image, correctness, completeness, quality")
+    metrics.set_defaults(run=_metrics)
+
+
+def _metrics(args: argparse.Namespace) -> None:
+    from .metrics import write_prediction_scores
+
+    table = write_prediction_scores(args.pred_dir, args.truth_dir, args.output, args.threshold, args.slack)
+    print(table.to_string(index=False))

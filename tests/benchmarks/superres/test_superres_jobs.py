@@ -1,0 +1,39 @@
+"""The workflow's jobs: a pixel-reference training job, the bicubic reference and the example-outputs figure."""
+
+from __future__ import annotations
+
+import pandas as pd
+from PIL import Image
+
+from lossnet.benchmarks.superres import evaluate as ev
+from lossnet.benchmarks.superres import jobs
+
+
+def _outputs(root, name):
+    return {"scores": root / f"{name}.csv", "per_image": root / f"{name}-images.csv", "example": root / f"{name}.png"}
+
+
+def test_jobs_and_examples_figure(prepared, tmp_path):
+    test_sets = [prepared[name] for name in ev.TEST_SETS]
+    pixel = jobs.train_and_evaluate(
+        prepared["coco"], test_sets, _outputs(tmp_path, "pixel"), tmp_path / "checkpoints",
+        network={"arch": "pixel", "layer": "-", "weights": "none", "weights_label": "none"}, scale=4, epochs=1,
+        batch_size=4, device="cpu", progress=False, keep_checkpoints=False)
+    assert not (tmp_path / "checkpoints").exists()
+    alexnet = jobs.train_and_evaluate(
+        prepared["coco"], test_sets, _outputs(tmp_path, "alexnet"), tmp_path / "ck",
+        network={"arch": "alexnet", "layer": "E", "weights": "random", "weights_label": "random"}, scale=4,
+        epochs=1, batch_size=4, device="cpu", progress=False)
+    bicubic = jobs.evaluate_bicubic(test_sets, _outputs(tmp_path, "bicubic"), scale=4)
+    for rows, arch in ((pixel, "pixel"), (alexnet, "alexnet"), (bicubic, "bicubic")):
+        assert len(rows) == 6 and set(rows["arch"]) == {arch}
+        assert pd.read_csv(tmp_path / f"{arch}.csv").equals(rows.reset_index(drop=True))
+    assert set(pixel["weights"]) == {"none"} and set(pixel["layer"]) == {"-"}
+    _, labels = ev.read_example(tmp_path / "alexnet.png")
+    assert labels == {"arch": "alexnet", "layer": "E", "weights": "random", "scale": "4", "dataset": "set5",
+                      "image": "img_001_SRF_4_HR"}
+    scores = [tmp_path / f"{name}.csv" for name in ("pixel", "alexnet", "bicubic")]
+    assert jobs.best_network(pd.concat(map(pd.read_csv, scores)), 4) == ("random", "alexnet", "E")
+    figure = jobs.examples_figure(scores, [tmp_path / f"{n}.png" for n in ("pixel", "alexnet", "bicubic")],
+                                  prepared["set5"], tmp_path / "examples.png", side=32)
+    assert Image.open(figure).size[0] > 100
