@@ -14,9 +14,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from ..scores import REFERENCE_LAYER, REFERENCE_WEIGHTS
 from .data import read_test_set
-from .evaluate import (REFERENCE_LAYER, REFERENCE_WEIGHTS, Upscaler, bicubic_upscaler, evaluate, network_upscaler,
-                       read_example, save_example)
+from .evaluate import Upscaler, bicubic_upscaler, evaluate, network_upscaler, read_example, save_example
 from .figure import example_figure
 
 
