@@ -16,7 +16,7 @@ from lossnet.weights import build_model
 COLUMNS = [
     "arch", "layer", "module", "params_total", "params_to_layer", "params_fraction", "mflops_total",
     "mflops_to_layer", "depth_total", "depth_to_layer", "channels", "features_64", "features_224",
-    "skip", "branch", "conv1x1", "batchnorm", "imagenet_top1",
+    "skip", "branch", "conv1x1", "batchnorm", "imagenet_top1", "imagenet_top1_source",
 ]
 
 
