@@ -22,6 +22,8 @@ SCORE_FILES["delineation"] = expand(
     "results/scores/delineation/{weights}/{arch}/{layer}.csv", weights=WEIGHTS, arch=ARCHS, layer=LAYERS
 ) + (["results/scores/delineation/none/pixel.csv"] if DELINEATION["pixel_baseline"] else [])
 
+REPLICATE_FILES["delineation"] = [replicates_of(path) for path in SCORE_FILES["delineation"]]
+
 
 def delineation_network(wildcards):
     """The loss network of a job: architecture, extraction layer (and its module path), weights and label."""
@@ -83,6 +85,7 @@ rule delineation_train:
         weights=weights_input,
     output:
         "results/scores/delineation/{weights}/{arch}/{layer}.csv",
+        "results/scores/delineation/{weights}/{arch}/{layer}.replicates.csv",
     params:
         network=delineation_network,
         # Not an output: Snakemake would delete it before a rerun, and a rerun must resume from it.
@@ -107,6 +110,7 @@ use rule delineation_train as delineation_train_pixel with:
         "data/prepared/mrd.h5",
     output:
         "results/scores/delineation/none/pixel.csv",
+        "results/scores/delineation/none/pixel.replicates.csv",
     params:
         network={"arch": "pixel", "layer": "-", "weights": "none", "weights_label": "none"},
         checkpoint_dir="results/checkpoints/delineation/none/pixel",

@@ -47,6 +47,7 @@ SR_TRAIN_SETTINGS = {
 }
 SR_OUTPUTS = {
     "scores": "results/scores/superres/{weights}/{arch}/{layer}/x{scale}.csv",
+    "replicates": "results/scores/superres/{weights}/{arch}/{layer}/x{scale}.replicates.csv",
     "per_image": "results/superres/per_image/{weights}/{arch}/{layer}/x{scale}.csv",
     "example": "results/superres/examples/{weights}/{arch}/{layer}/x{scale}.png",
 }
@@ -63,6 +64,7 @@ SCORE_FILES["superres"] = expand(
 SR_EXAMPLES = expand(
     SR_OUTPUTS["example"], weights=WEIGHTS, arch=ARCHS, layer=SR_LAYERS, scale=SR_SCALES
 ) + [path for arch in SR_REFERENCES for path in expand(superres_reference_outputs(arch)["example"], scale=SR_SCALES)]
+REPLICATE_FILES["superres"] = [replicates_of(path) for path in SCORE_FILES["superres"]]
 TARGETS["superres"] = ["results/figures/superres_examples.png"]
 
 

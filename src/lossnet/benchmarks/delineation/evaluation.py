@@ -23,8 +23,9 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..._util import atomic_output, resolve_device
-from ..scores import score_table
+from ..._util import resolve_device
+from ...analysis.intervals import interval, resample_indices
+from ..scores import INTERVAL_COLUMNS, score_table, write_scores
 from .metrics import DEFAULT_SLACK, DEFAULT_THRESHOLD, METRICS, Counts, tile_counts
 from .model import IterativeUNet
 from .train import CROP, Tiles, train_delineation, window_starts
@@ -92,16 +93,33 @@ def evaluate_split(model: IterativeUNet, prepared: str | os.PathLike, split: str
     return counts
 
 
+def pooled_replicates(per_tile: list[tuple[str, Counts]]) -> dict[str, np.ndarray]:
+    """Bootstrap replicates of the headline metrics: the test tiles resampled (the same resamples for every loss
+    network), the counts pooled over each resample, then the ratios."""
+    counts = np.array([[getattr(c, name) for name in COUNTS] for _, c in per_tile], dtype=np.float64).reshape(-1, 4)
+    summed = counts[resample_indices(len(counts), f"{BENCHMARK}/test")].sum(axis=1)  # (resamples, 4)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correctness = summed[:, 0] / (summed[:, 0] + summed[:, 1])
+        completeness = summed[:, 2] / (summed[:, 2] + summed[:, 3])
+        quality = np.where((correctness == 0) | (completeness == 0), 0.0,
+                           1 / (1 / correctness + 1 / completeness - 1))
+    return {"correctness": correctness, "completeness": completeness, "quality": quality}
+
+
 def score_rows(per_tile: list[tuple[str, Counts]], **columns: Any) -> pd.DataFrame:
-    """Headline rows from the pooled counts, then per-tile breakdown rows; ``columns`` are set on every row."""
+    """Headline rows from the pooled counts (with a bootstrap interval over the tiles), then per-tile breakdown
+    rows; ``columns`` are set on every row."""
     pooled = sum((counts for _, counts in per_tile), Counts())
+    replicates = pooled_replicates(per_tile)
     rows = []
     for subset, counts in [("", pooled), *per_tile]:
         values = counts.scores()
-        rows += [{"metric": metric, "value": values[metric], "subset": subset, **counts.as_dict()}
-                 for metric in METRICS]
+        for metric in METRICS:
+            low, high = interval(replicates[metric]) if subset == "" else (np.nan, np.nan)
+            rows.append({"metric": metric, "value": values[metric], "subset": subset, **counts.as_dict(),
+                         "ci_low": float(low), "ci_high": float(high)})
     identity = {"arch", "layer", "weights"}
-    extras = ["subset", *COUNTS, *(column for column in columns if column not in identity)]
+    extras = ["subset", *COUNTS, *INTERVAL_COLUMNS, *(column for column in columns if column not in identity)]
     return score_table(rows, extras=extras, benchmark=BENCHMARK, higher_is_better=True, **columns)
 
 
@@ -115,8 +133,8 @@ def evaluate_scores(model: IterativeUNet, prepared: str | os.PathLike, output: s
     headline = scores[scores["subset"] == ""]
     log.info("test scores of %s/%s/%s: %s", weights, arch, layer, dict(zip(headline["metric"], headline["value"])))
     if output is not None:
-        with atomic_output(output) as partial:
-            scores.to_csv(partial, index=False)
+        replicates = pooled_replicates(per_tile)
+        write_scores(scores, output, [replicates[metric] for metric in headline["metric"]], scores["subset"] == "")
     return scores
 
 

@@ -20,7 +20,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..._util import atomic_output, resolve_device, write_csv
-from ..scores import score_table
+from ...analysis.intervals import bootstrap_mean, interval
+from ..scores import INTERVAL_COLUMNS, score_table, write_scores
 from .data import SuperresDataError, read_test_set, test_images
 from .degradation import bicubic_upscale, crop_to_scale, degrade
 from .metrics import psnr_y, ssim_y, to_uint8
@@ -66,13 +67,26 @@ def evaluate_images(upscale: Upscaler, test_sets: Mapping[str, Path], scale: int
     return pd.DataFrame(rows)
 
 
+def image_replicates(per_image: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Bootstrap replicates of each headline metric: the mean over a set's test images resampled (the same
+    resamples for every loss network, so that rankings can be repeated on them)."""
+    return {metric_name(metric, dataset, int(scale)): bootstrap_mean(group[metric].to_numpy(), f"{BENCHMARK}/{dataset}")
+            for (dataset, scale), group in per_image.groupby(["dataset", "scale"], sort=False) for metric in METRICS}
+
+
 def score_rows(per_image: pd.DataFrame, *, arch: str, layer: str, weights: str, seed: int = 0) -> pd.DataFrame:
-    """The headline rows (scores schema plus ``scale``, ``n``, ``seed``): the mean of each metric per set and scale."""
-    rows = [{"metric": metric_name(metric, dataset, int(scale)), "value": float(group[metric].mean()),
-             "scale": int(scale), "n": len(group)}
-            for (dataset, scale), group in per_image.groupby(["dataset", "scale"], sort=False) for metric in METRICS]
-    return score_table(rows, extras=("scale", "n", "seed"), benchmark=BENCHMARK, arch=arch, layer=layer,
-                       weights=weights, higher_is_better=True, seed=seed)
+    """The headline rows (scores schema plus ``ci_low``, ``ci_high``, ``scale``, ``n``, ``seed``): the mean of each
+    metric per set and scale, with its 95% bootstrap interval over the test images."""
+    replicates = image_replicates(per_image)
+    rows = []
+    for (dataset, scale), group in per_image.groupby(["dataset", "scale"], sort=False):
+        for metric in METRICS:
+            name = metric_name(metric, dataset, int(scale))
+            low, high = interval(replicates[name])
+            rows.append({"metric": name, "value": float(group[metric].mean()), "ci_low": float(low),
+                         "ci_high": float(high), "scale": int(scale), "n": len(group)})
+    return score_table(rows, extras=(*INTERVAL_COLUMNS, "scale", "n", "seed"), benchmark=BENCHMARK, arch=arch,
+                       layer=layer, weights=weights, higher_is_better=True, seed=seed)
 
 
 def evaluate(upscale: Upscaler, test_sets: Mapping[str, Path], scale: int, *, scores: Path, per_image: Path,
@@ -82,7 +96,8 @@ def evaluate(upscale: Upscaler, test_sets: Mapping[str, Path], scale: int, *, sc
     labels = dict(arch=arch, layer=layer, weights=weights)
     write_csv(images.assign(**labels), per_image)
     rows = score_rows(images, seed=seed, **labels)
-    write_csv(rows, scores)
+    replicates = image_replicates(images)
+    write_scores(rows, scores, [replicates[metric] for metric in rows["metric"]])
     return rows
 
 
