@@ -58,9 +58,9 @@ def _attributes(args: argparse.Namespace) -> None:
 
 
 def _rank(args: argparse.Namespace) -> None:
-    from .analysis.rank import write_rankings
+    from .analysis.rank import PRIMARY_DISTANCE, write_rankings
 
-    print(write_rankings(args.scores, args.output, args.replicates).to_string(index=False))
+    print(write_rankings(args.scores, args.output, args.replicates, args.distance or PRIMARY_DISTANCE).to_string(index=False))
 
 
 def _recommend(args: argparse.Namespace) -> None:
@@ -137,6 +137,8 @@ def parser() -> argparse.ArgumentParser:
     rank.add_argument("-o", "--output", required=True)
     rank.add_argument("--replicates", nargs="*", default=[], metavar="FILE",
                       help="bootstrap replicates files (X.replicates.csv beside each job's scores): rank intervals")
+    rank.add_argument("--distance", help="the feature distance whose similarity scores are ranked, as config "
+                      "similarity.rank_distance (default: lpips, the paper's)")
     rank.set_defaults(run=_rank)
 
     recommend = commands.add_parser("recommend", help="best loss networks (arch, layer, weights) for a task, with cost")

@@ -29,3 +29,14 @@ def test_the_ranked_distance_is_the_one_asked_for(tmp_path):
     table = write_rankings([scores], tmp_path / "rankings.csv", distance="gram")
     assert table.set_index("arch")["similarity"].to_dict() == {"alexnet": 1.0, "vgg16": 2.0}
     assert table["similarity"].notna().all()
+
+
+def test_the_rank_command_takes_the_distance(tmp_path):
+    from lossnet.cli import main
+
+    scores = _scores(tmp_path / "scores.csv")
+    output = tmp_path / "rankings.csv"
+    assert main(["rank", str(scores), "-o", str(output)]) != 0
+    assert not output.exists()
+    assert main(["rank", str(scores), "-o", str(output), "--distance", "gram"]) == 0
+    assert pd.read_csv(output).set_index("arch")["similarity"].to_dict() == {"alexnet": 1.0, "vgg16": 2.0}

@@ -258,7 +258,8 @@ def write_rankings(score_paths: Iterable[Path | str], output: Path | str, replic
     compared = set(_column(scores, "distance")) - {""}
     if compared and distance not in compared:
         raise ValueError(f"the scores compare features with {sorted(compared)} but not with {distance!r}, the "
-                         f"distance ranked: every similarity rank would be empty; rank by one of them")
+                         f"distance ranked: every similarity rank would be empty; rank by one of them "
+                         f"(`lossnet rank --distance`, config similarity.rank_distance)")
     table = rank(scores, read_replicates(replicates), distance=distance)
     write_csv(table, output, float_format="%.4g")
     return table
