@@ -5,6 +5,7 @@
 DELINEATION = config["delineation"]
 MRD_SPLITS = ["train", "valid", "test"]
 MRD_ROOT = {"download": "data/raw/mrd", "demo": "data/demo/mrd"}[DELINEATION["source"]]
+DL_LAYERS = DELINEATION["layers"] or LAYERS  # demo overlays may keep fewer layers for this benchmark
 # What a job depends on (not the whole section: a changed download knob must not retrain anything).
 DELINEATION_TRAIN_SETTINGS = {
     key: DELINEATION[key]
@@ -19,7 +20,7 @@ DELINEATION_EVAL_SETTINGS = {
     "batch_size": DELINEATION["eval_batch_size"],
 }
 SCORE_FILES["delineation"] = expand(
-    "results/scores/delineation/{weights}/{arch}/{layer}.csv", weights=WEIGHTS, arch=ARCHS, layer=LAYERS
+    "results/scores/delineation/{weights}/{arch}/{layer}.csv", weights=WEIGHTS, arch=ARCHS, layer=DL_LAYERS
 ) + (["results/scores/delineation/none/pixel.csv"] if DELINEATION["pixel_baseline"] else [])
 
 REPLICATE_FILES["delineation"] = [replicates_of(path) for path in SCORE_FILES["delineation"]]

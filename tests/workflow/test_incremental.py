@@ -46,6 +46,7 @@ def demo_sizes() -> dict[str, int]:
         "sr_layers": len(superres["layers"] or config["layers"]),
         "scales": len(superres["scales"]),
         "pixel_scales": len(superres["scales"]) if superres["pixel_baseline"] else 0,
+        "dl_layers": len(config["delineation"]["layers"] or config["layers"]),
         "delineation_pixel": int(config["delineation"]["pixel_baseline"]),
     }
 
@@ -85,7 +86,7 @@ def test_new_architecture_runs_only_its_jobs_and_the_aggregation(demo_copy):
         "autoencoder_train": n_weights * n_layers * n_datasets,
         "autoencoder_probe": n_weights * n_layers * n_datasets,
         "superres_train": n_weights * sizes["sr_layers"] * sizes["scales"],
-        "delineation_train": n_weights * n_layers,
+        "delineation_train": n_weights * sizes["dl_layers"],
         **AGGREGATION_RULES,
     }, planned.stdout[-3000:]
     # No data preparation, no pixel references, nothing of the old architectures: only the new one's files.
@@ -123,7 +124,7 @@ def expected_reruns(name: str) -> dict[str, int]:
         "similarity_score_all_layers": n["models"],
     }
     superres = {"superres_train": n["models"] * n["sr_layers"] * n["scales"], "superres_train_pixel": n["pixel_scales"]}
-    delineation = {"delineation_train": n["models"] * n["layers"], "delineation_train_pixel": n["delineation_pixel"]}
+    delineation = {"delineation_train": n["models"] * n["dl_layers"], "delineation_train_pixel": n["delineation_pixel"]}
     expected = {"probe": probes, "training": {**training, **probes}, "similarity": similarity,
                 "superres": superres, "delineation": delineation}[name]
     return {rule: count for rule, count in expected.items() if count}
