@@ -4,6 +4,7 @@
 
 AUTOENCODING = config["autoencoding"]
 AE_DATASETS = AUTOENCODING["datasets"]
+AE_LAYERS = AUTOENCODING["layers"] or LAYERS  # demo overlays may keep fewer layers for this benchmark
 SVHN_FILES = ["train_32x32.mat", "test_32x32.mat", "extra_32x32.mat"]
 DOWNLOADS.update({f"svhn/{name}": AUTOENCODING["archives"][f"svhn_{name.split('_')[0]}"] for name in SVHN_FILES})
 DOWNLOADS["stl10/stl10_binary.tar.gz"] = AUTOENCODING["archives"]["stl10"]
@@ -32,7 +33,7 @@ AE_PROBE_SETTINGS = {
 
 SCORE_FILES["autoencoding"] = expand(
     "results/scores/autoencoding/{weights}/{arch}/{layer}/{dataset}.csv",
-    weights=WEIGHTS, arch=ARCHS, layer=LAYERS, dataset=AE_DATASETS,
+    weights=WEIGHTS, arch=ARCHS, layer=AE_LAYERS, dataset=AE_DATASETS,
 ) + (expand("results/scores/autoencoding/none/pixel/{dataset}.csv", dataset=AE_DATASETS)
      if AUTOENCODING["pixel_baseline"] else [])
 REPLICATE_FILES["autoencoding"] = [replicates_of(path) for path in SCORE_FILES["autoencoding"]]

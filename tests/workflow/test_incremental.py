@@ -47,6 +47,7 @@ def demo_sizes() -> dict[str, int]:
         "scales": len(superres["scales"]),
         "pixel_scales": len(superres["scales"]) if superres["pixel_baseline"] else 0,
         "dl_layers": len(config["delineation"]["layers"] or config["layers"]),
+        "ae_layers": len(autoencoding["layers"] or config["layers"]),
         "delineation_pixel": int(config["delineation"]["pixel_baseline"]),
     }
 
@@ -83,8 +84,8 @@ def test_new_architecture_runs_only_its_jobs_and_the_aggregation(demo_copy):
         "similarity_cache": n_weights,
         "similarity_score": n_weights * n_layers,
         "similarity_score_all_layers": n_weights,
-        "autoencoder_train": n_weights * n_layers * n_datasets,
-        "autoencoder_probe": n_weights * n_layers * n_datasets,
+        "autoencoder_train": n_weights * sizes["ae_layers"] * n_datasets,
+        "autoencoder_probe": n_weights * sizes["ae_layers"] * n_datasets,
         "superres_train": n_weights * sizes["sr_layers"] * sizes["scales"],
         "delineation_train": n_weights * sizes["dl_layers"],
         **AGGREGATION_RULES,
@@ -116,7 +117,7 @@ def test_new_architecture_runs_only_its_jobs_and_the_aggregation(demo_copy):
 def expected_reruns(name: str) -> dict[str, int]:
     """The jobs that must run again when `name` changes (besides the aggregation)."""
     n = demo_sizes()
-    probes = {"autoencoder_probe": n["models"] * n["layers"] * n["datasets"], "autoencoder_probe_pixel": n["pixel_datasets"]}
+    probes = {"autoencoder_probe": n["models"] * n["ae_layers"] * n["datasets"], "autoencoder_probe_pixel": n["pixel_datasets"]}
     training = {"autoencoder_train": probes["autoencoder_probe"], "autoencoder_train_pixel": n["pixel_datasets"]}
     similarity = {
         "similarity_cache": n["models"],
