@@ -5,6 +5,7 @@ from lossnet.benchmarks.scores import read_scores
 from lossnet.workflow import start
 
 start(snakemake)
-best = best_layer_table(read_scores(snakemake.input))
+scores = read_scores(snakemake.input)
+best = best_layer_table(scores)
 write_csv(best, snakemake.output.best)
-write_csv(layer_summary(best), snakemake.output.summary, float_format="%.4g")
+write_csv(layer_summary(best, scores), snakemake.output.summary, float_format="%.4g")

@@ -117,13 +117,20 @@ def test_best_overall_architecture(scores):
 
 
 def test_layer_summary(scores):
-    summary = analysis.layer_summary(analysis.best_layer_table(scores)).set_index(["benchmark", "layer"])
+    summary = analysis.layer_summary(analysis.best_layer_table(scores), scores).set_index(["benchmark", "layer"])
     assert summary.loc[("similarity", "L"), "n_best"] == 17  # 2AFC: 5 archs at L, JND: 12
     assert summary.loc[("similarity", "E"), "n_best"] == 0  # zero counts are kept
     assert summary.groupby("benchmark")["n_cells"].first().to_dict() == {
         "similarity": 28, "superres": 168, "autoencoding": 28}
     assert summary.loc["superres", "n_best"].idxmax() == "E"  # "the earliest layer is best for super-resolution"
     assert np.isclose(summary.groupby("benchmark")["share"].sum(), 1).all()
+
+
+def test_layer_summary_lists_only_the_layers_a_benchmark_evaluated(scores):
+    one_layer = scores[(scores.benchmark != "superres") | (scores.layer == "M")]
+    summary = analysis.layer_summary(analysis.best_layer_table(one_layer), one_layer)
+    assert summary[summary.benchmark == "superres"][["layer", "n_best", "share"]].values.tolist() == [["M", 168, 1.0]]
+    assert summary[summary.benchmark == "similarity"].layer.tolist() == ["E", "S", "M", "L"]
 
 
 def test_correlations(scores, attributes):
@@ -188,7 +195,7 @@ def test_figures_and_report(tmp_path, scores, attributes):
     assert sorted(p.name for p in written) == sorted(f"{n}.{e}" for n in names for e in ("png", "pdf"))
     assert all(p.stat().st_size > 10_000 for p in written)
     best = analysis.best_layer_table(scores)
-    report = build_report(rank(scores), best, analysis.layer_summary(best),
+    report = build_report(rank(scores), best, analysis.layer_summary(best, scores),
                           analysis.correlations(scores, attributes, rank(scores)),
                           [p for p in written if p.suffix == ".png"], tmp_path / "report.html")
     page = report.read_text()
@@ -261,7 +268,7 @@ def test_report_marks_references_intervals_and_inseparable_positions(tmp_path, s
     rankings = rank(subset, replicates)
     assert rankings.loc[~rankings.reference, "position_low"].notna().all()
     best = analysis.best_layer_table(subset)
-    page = build_report(rankings, best, analysis.layer_summary(best),
+    page = build_report(rankings, best, analysis.layer_summary(best, subset),
                         analysis.correlations(subset, attributes, rankings), [], tmp_path / "r.html").read_text()
     assert "3 architectures ranked 1..3" in page and "14 architectures" not in page
     assert "Network-free references (not ranked)" in page and "not separable" in page

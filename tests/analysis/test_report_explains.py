@@ -35,7 +35,7 @@ def test_report_has_banner_provenance_and_every_table(tmp_path):
     extra = {"distances": pd.DataFrame({"arch": ["vgg16", "squeezenet1_1"], "lpips": [0.7, 0.6]}),
              "sensitivity": pd.DataFrame({"arch": ["alexnet"], "layer": ["E"], "blur": [0.1]}),
              "image_mean": pd.DataFrame({"loss": ["vgg16 M lpips"], "l2": [0.02]})}
-    page = build_report(rank(scores), best, analysis.layer_summary(best), correlations, [], tmp_path / "r.html",
+    page = build_report(rank(scores), best, analysis.layer_summary(best, scores), correlations, [], tmp_path / "r.html",
                         banner=run_warnings(DEMO), provenance=provenance(DEMO), tables=extra).read_text()
     assert "class='banner'" in page and "Synthetic data" in page and "Random weights" in page
     assert "Provenance" in page and "config digest" in page and "torchvision" in page

@@ -21,7 +21,7 @@ table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}
 th,td{border:1px solid #ccc;padding:0.25em 0.6em;text-align:right}
 th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}
 figure{margin:1.5em 0}img{max-width:100%}figcaption{font-style:italic;margin-top:0.3em}
-.note{color:#555;font-size:0.9em}
+.note{color:#555;font-size:0.9em}.wide{overflow-x:auto;max-width:100%}
 .banner{background:#fff3cd;border:2px solid #d39e00;padding:0.6em 1em;margin:1em 0;font-weight:600}
 .banner p{margin:0.3em 0}dl.provenance{display:grid;grid-template-columns:max-content auto;gap:0.1em 1em;font-size:0.9em}
 dl.provenance dt{font-weight:600}dl.provenance dd{margin:0;font-family:monospace}
@@ -70,8 +70,8 @@ def _extra_tables(tables: Mapping[str, pd.DataFrame]) -> list[str]:
 
 def _table(frame: pd.DataFrame, digits: int = 3) -> str:
     frame = frame.rename_axis(columns=None)
-    return frame.to_html(index=False, escape=False, na_rep="–", float_format=lambda v: f"{v:.{digits}g}",
-                         border=0)
+    html = frame.to_html(index=False, escape=False, na_rep="–", float_format=lambda v: f"{v:.{digits}g}", border=0)
+    return f'<div class="wide">{html}</div>'  # a table wider than the page scrolls instead of spilling over
 
 
 def _with_interval(value, low, high, digits: int = 3) -> str:

@@ -100,11 +100,16 @@ def best_layer_table(scores: pd.DataFrame) -> pd.DataFrame:
     return best[[*GROUP, "arch", "layer", "value", "higher_is_better", "best_overall"]].reset_index(drop=True)
 
 
-def layer_summary(best: pd.DataFrame) -> pd.DataFrame:
-    """How often each layer is the best, per weights and benchmark, over all (metric, arch) cells of Table IV."""
-    counts = best.groupby(["weights", "benchmark", "layer"]).size().unstack("layer", fill_value=0)
-    labels = [*LAYER_LABELS, *sorted(set(counts.columns) - set(LAYER_LABELS))]
-    counts = counts.reindex(columns=labels, fill_value=0).stack().rename("n_best").reset_index()
+def layer_summary(best: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """How often each layer is the best, per weights and benchmark, over all (metric, arch) cells of Table IV.
+
+    Every layer evaluated in ``scores`` is listed, with 0 where it never wins; a layer a benchmark did not
+    evaluate (e.g. a demo's single super-resolution layer) is left out rather than shown as losing.
+    """
+    keys = ["weights", "benchmark", "layer"]
+    evaluated = networks(scores)[keys].drop_duplicates()
+    wins = best.groupby(keys).size().rename("n_best").reset_index()
+    counts = evaluated.merge(wins, on=keys, how="left").fillna({"n_best": 0}).astype({"n_best": int})
     counts["n_cells"] = counts.groupby(["weights", "benchmark"])["n_best"].transform("sum")
     counts["share"] = counts["n_best"] / counts["n_cells"]
     return _sorted(counts, ["weights", "benchmark", "layer"]).reset_index(drop=True)
