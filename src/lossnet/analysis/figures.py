@@ -74,8 +74,9 @@ def _error_bars(ax: Axes, x, rows: pd.DataFrame, colour, **style) -> None:
 
 def _interval_note(figure: Figure, rows: pd.DataFrame) -> None:
     if "ci_low" in rows and rows["ci_low"].notna().any():
-        figure.text(0.0, 0.0, "Error bars: 95% bootstrap intervals over the benchmark's items.", fontsize=9,
-                    color="0.35", ha="left", va="bottom")
+        # Below the figure's bottom edge (the tight bounding box grows to keep it), under the axis labels.
+        figure.text(0.0, -0.02, "Error bars: 95% bootstrap intervals over the benchmark's items.", fontsize=9,
+                    color="0.35", ha="left", va="top")
 
 
 def _layer_position(layers: pd.Series) -> pd.Series:
