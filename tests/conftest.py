@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 # What a new clone has that a run needs (src/lossnet is installed in the venv; the SLURM profile is slurm/).
@@ -116,3 +117,15 @@ def environment(**overrides: str | None) -> dict[str, str]:
         else:
             env[key] = value
     return env
+
+
+def merged(base: dict, overlay: dict) -> dict:
+    """`overlay` over `base`, dicts merged key by key (as Snakemake merges --configfile overlays)."""
+    out = dict(base)
+    for key, value in overlay.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def demo_config() -> dict:
+    return merged(yaml.safe_load((REPO / "config.yaml").read_text()), yaml.safe_load((REPO / "demo.yaml").read_text()))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import DEMO_TARGET, REPO, file_states, job_counts, snakemake, tail
+from conftest import DEMO_TARGET, demo_config, file_states, job_counts, snakemake, tail
 
 NEW_ARCH = "mobilenet_v3_small"
 # One config entry: a torchvision classifier that is not built in, with its E/S/M/L modules.
@@ -17,18 +17,6 @@ NEW_ARCH_ENTRY = {"name": NEW_ARCH, "layers": {"E": "features.0", "S": "features
 # Outputs that aggregate over all jobs: they are rewritten when a job is added.
 AGGREGATES = ("results/tables/", "results/report.html", "results/figures/")
 AGGREGATION_RULES = {"scores_table": 1, "rankings": 1}
-
-
-def merged(base: dict, overlay: dict) -> dict:
-    """`overlay` over `base`, dicts merged key by key (as Snakemake merges --configfile overlays)."""
-    out = dict(base)
-    for key, value in overlay.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
-def demo_config() -> dict:
-    return merged(yaml.safe_load((REPO / "config.yaml").read_text()), yaml.safe_load((REPO / "demo.yaml").read_text()))
 
 
 def demo_sizes() -> dict[str, int]:

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 import pytest
-from conftest import copy_workflow, job_counts, snakemake, tail
+from conftest import copy_workflow, demo_config, job_counts, snakemake, tail
 
 
 @pytest.fixture
@@ -89,7 +89,8 @@ def test_offline_download_stops_with_a_clear_message(workdir):
 @pytest.mark.slow
 def test_offline_demo_produces_rankings(demo_run):
     rankings = pd.read_csv(demo_run / "results/tables/rankings.csv")
-    networks = ["alexnet", "resnet18", "squeezenet1_1"]
+    config = demo_config()
+    networks = sorted(config["architectures"])
     # network-free rows: pixel distances (B1), bicubic and the pixel-MSE SR network (B2), BCE-only U-Net (B3),
     # pixel-MSE autoencoder (B4); the pixel baselines share the arch name `pixel`
     references = ["bicubic", "l2", "mmdpp", "pixel", "ssim"]
@@ -112,7 +113,7 @@ def test_offline_demo_produces_rankings(demo_run):
     headline = scores[(scores.subset == "") & (scores.layer != "all")]
     similarity = headline[(headline.benchmark == "similarity") & (headline.weights == "random")]
     assert sorted(similarity.distance.unique()) == ["gram", "lpips", "meanpool"]
-    assert len(similarity) == 3 * 4 * 2 * 3  # arch x layer x {2afc, jnd} x distance
+    assert len(similarity) == len(networks) * len(config["layers"]) * 2 * 3  # arch x layer x {2afc, jnd} x distance
     assert headline[headline.benchmark == "similarity"].value.between(0, 1).all()
     # a 95% interval on every headline row (references and all-layer sums too), around its value
     every = scores[scores.subset == ""].astype({"ci_low": float, "ci_high": float, "value": float})
@@ -140,11 +141,11 @@ def test_offline_demo_produces_rankings(demo_run):
 
     # Benchmark 4: the probes beat chance (10 classes) on both synthetic datasets, by three standard errors of
     # the mean accuracy over the loss networks' test sets.
-    n_test = 400  # demo.yaml autoencoding.demo.n_test
+    n_test = config["autoencoding"]["demo"]["n_test"]
     autoencoding = headline[(headline.benchmark == "autoencoding") & (headline.weights == "random")]
     for dataset in ("svhn", "stl10"):
         accuracies = autoencoding[autoencoding.metric == dataset].value
-        assert len(accuracies) == 3 * 4
+        assert len(accuracies) == len(networks) * len(config["autoencoding"]["layers"] or config["layers"])
         standard_error = math.sqrt(0.1 * 0.9 / (n_test * len(accuracies)))
         assert accuracies.mean() > 0.1 + 3 * standard_error, (dataset, accuracies.tolist())
 
@@ -152,7 +153,8 @@ def test_offline_demo_produces_rankings(demo_run):
     delineation = headline[headline.benchmark == "delineation"]
     assert sorted(delineation.groupby(["arch", "layer"]).metric.apply(sorted).apply(tuple).unique()) == [
         ("completeness", "correctness", "quality")]
-    assert len(delineation) == 3 * (3 * 4 + 1)
+    n_layers = len(config["delineation"]["layers"] or config["layers"])
+    assert len(delineation) == 3 * (len(networks) * n_layers + 1)
     assert set(delineation[delineation.weights == "none"].arch) == {"pixel"}
     values = pd.to_numeric(delineation.value, errors="coerce")
     assert (values.between(0, 1) | values.isna()).all()
