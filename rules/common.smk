@@ -21,6 +21,13 @@ try:
 except ValueError as error:
     raise WorkflowError(f"config `architectures`: {error}")
 LAYERS = config["layers"]
+
+
+def benchmark_layers(section):
+    """The layers a benchmark trains: its own `layers` subset (demo overlays keep fewer), else the study's."""
+    return section["layers"] or LAYERS
+
+
 WEIGHTS = config["weights"]
 ARCH_ENTRIES = {
     (entry if isinstance(entry, str) else entry["name"]): entry for entry in config["architectures"]

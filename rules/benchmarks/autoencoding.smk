@@ -4,7 +4,7 @@
 
 AUTOENCODING = config["autoencoding"]
 AE_DATASETS = AUTOENCODING["datasets"]
-AE_LAYERS = AUTOENCODING["layers"] or LAYERS  # demo overlays may keep fewer layers for this benchmark
+AE_LAYERS = benchmark_layers(AUTOENCODING)
 SVHN_FILES = ["train_32x32.mat", "test_32x32.mat", "extra_32x32.mat"]
 DOWNLOADS.update({f"svhn/{name}": AUTOENCODING["archives"][f"svhn_{name.split('_')[0]}"] for name in SVHN_FILES})
 DOWNLOADS["stl10/stl10_binary.tar.gz"] = AUTOENCODING["archives"]["stl10"]

@@ -5,7 +5,7 @@
 DELINEATION = config["delineation"]
 MRD_SPLITS = ["train", "valid", "test"]
 MRD_ROOT = {"download": "data/raw/mrd", "demo": "data/demo/mrd"}[DELINEATION["source"]]
-DL_LAYERS = DELINEATION["layers"] or LAYERS  # demo overlays may keep fewer layers for this benchmark
+DL_LAYERS = benchmark_layers(DELINEATION)
 # What a job depends on (not the whole section: a changed download knob must not retrain anything).
 DELINEATION_TRAIN_SETTINGS = {
     key: DELINEATION[key]

@@ -4,7 +4,7 @@
 # on the whole test images; plus the pixel-MSE and bicubic references (weights "none").
 SUPERRES = config["superres"]
 SR_SCALES = SUPERRES["scales"]
-SR_LAYERS = SUPERRES["layers"] or LAYERS  # demo overlays may keep fewer layers for this benchmark
+SR_LAYERS = benchmark_layers(SUPERRES)
 SR_TEST_SETS = ["set5", "set14", "bsd100"]
 SR_DEMO = "data/demo/superres"
 SR_HR_FILES = {  # Set5 / Set14: one download per HR image

@@ -60,7 +60,8 @@ def _attributes(args: argparse.Namespace) -> None:
 def _rank(args: argparse.Namespace) -> None:
     from .analysis.rank import PRIMARY_DISTANCE, write_rankings
 
-    print(write_rankings(args.scores, args.output, args.replicates, args.distance or PRIMARY_DISTANCE).to_string(index=False))
+    table = write_rankings(args.scores, args.output, args.replicates, args.distance or PRIMARY_DISTANCE)
+    print(table.to_string(index=False))
 
 
 def _recommend(args: argparse.Namespace) -> None:
