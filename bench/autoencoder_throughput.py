@@ -94,7 +94,7 @@ def measure(arch: str, layer: str, prepared: Path, args, device: torch.device, w
     with StepClock(device) as clock:
         fit(model, ReconstructionLoss(loss), data, checkpoint_dir=workdir / f"{arch}-{layer}-{data.size}",
             epochs=1, batch_size=args.batch_size, lr=1e-3, seed=0, device=str(device), precision=args.precision,
-            num_workers=0, progress=False, log=logging.getLogger("bench.quiet"))
+            frozen=[loss], num_workers=0, progress=False, log=logging.getLogger("bench.quiet"))
     # stamps[i] ends step i; the window from the end of the last warm-up step to the end of the last step holds
     # exactly the timed steps, each with its DataLoader batch.
     assert len(clock.stamps) == args.warmup + args.steps, f"{len(clock.stamps)} optimizer steps"

@@ -65,7 +65,8 @@ def measure(arch: str, layer: str, tiles: Tiles, args, device: torch.device, wor
         torch.cuda.reset_peak_memory_stats(device)
     with StepClock(device) as clock:
         fit(model, loss, crops, checkpoint_dir=workdir / f"{arch}-{layer}", epochs=1, batch_size=args.batch_size,
-            seed=0, device=str(device), precision=args.precision, progress=False, log=logging.getLogger("quiet"))
+            seed=0, device=str(device), precision=args.precision, frozen=[m for m in [loss.network] if m is not None],
+            progress=False, log=logging.getLogger("quiet"))
     assert len(clock.stamps) == args.warmup + args.steps, f"{len(clock.stamps)} optimizer steps"
     seconds = clock.stamps[-1] - clock.stamps[args.warmup - 1]
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None

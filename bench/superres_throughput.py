@@ -6,7 +6,7 @@
     .venv/bin/python bench/superres_throughput.py --device cuda --precision bf16 --channels-last --compile
 
 What is timed is the real training path: `lossnet.benchmarks.superres.train.train_superres` (one epoch of
-`lossnet.training.fit`) trains the protocol's `TransformNet` with `SuperresLoss(PerceptualLoss(arch, [layer],
+the training engine) trains the protocol's `TransformNet` with `SuperresLoss(PerceptualLoss(arch, [layer],
 "random", "mse"))` on `SuperresPairs` of a synthetic prepared `coco.h5` (uint8 noise crops, `--crop` pixels,
 default the protocol's 288; LR degraded on the fly by PIL, as in training). A step is the DataLoader batch (with
 the degradation), the network forward, the frozen loss network's forward on target and prediction, the backward,
@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from autoencoder_throughput import StepClock, loss_network_gflops  # noqa: E402
 
 from lossnet.benchmarks.superres.train import train_superres  # noqa: E402
+from lossnet.training import Runtime, TrainingJob  # noqa: E402
 from lossnet.training import NonFiniteLossError  # noqa: E402
 from lossnet.zoo import LAYER_LABELS, PAPER_ARCHITECTURES  # noqa: E402
 
@@ -66,9 +67,10 @@ def measure(arch: str, layer: str, scale: int, prepared: Path, args, device: tor
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
     with StepClock(device) as clock:
-        train_superres(prepared, workdir / f"{arch}-{layer}-x{scale}", arch=arch, layer=layer, weights="random",
-                       scale=scale, epochs=1, batch_size=args.batch_size, precision=args.precision,
-                       channels_last=args.channels_last, compile=args.compile, device=str(device), progress=False)
+        runtime = Runtime(device=str(device), channels_last=args.channels_last, compile=args.compile, progress=False)
+        train_superres(TrainingJob.create("superres", prepared, workdir / f"{arch}-{layer}-x{scale}", arch=arch,
+                                          layer=layer, weights="random", scale=scale, epochs=1,
+                                          batch_size=args.batch_size, precision=args.precision, runtime=runtime))
     assert len(clock.stamps) == args.warmup + args.steps, f"{len(clock.stamps)} optimizer steps"
     seconds = clock.stamps[-1] - clock.stamps[args.warmup - 1]
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None

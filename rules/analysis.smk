@@ -4,6 +4,8 @@ from lossnet.analysis.labels import figure_names
 from lossnet.analysis.provenance import config_digest, run_warnings
 
 FIGURES = figure_names(config["benchmarks"])
+# Every view of the results (rankings, Table IV, correlations, figures, report) shows the one ranked distance.
+RANK_DISTANCE = config["similarity"]["rank_distance"]
 ATTRIBUTE_FILES = expand("results/attributes/{arch}.csv", arch=ARCHS)
 
 
@@ -26,7 +28,7 @@ rule rankings:
     output:
         report("results/tables/rankings.csv", caption="../report/rankings.rst", category="Tables"),
     params:
-        distance=config["similarity"]["rank_distance"],
+        distance=RANK_DISTANCE,
     log:
         "logs/analysis/rankings.log",
     localrule: True
@@ -40,6 +42,8 @@ rule best_layers:
     output:
         best=report("results/tables/best_layers.csv", caption="../report/best_layers.rst", category="Tables"),
         summary=report("results/tables/layer_summary.csv", caption="../report/best_layers.rst", category="Tables"),
+    params:
+        distance=RANK_DISTANCE,
     log:
         "logs/report/best_layers.log",
     localrule: True
@@ -54,6 +58,8 @@ rule correlations:
         attributes=ATTRIBUTE_FILES,
     output:
         report("results/tables/correlations.csv", caption="../report/correlations.rst", category="Tables"),
+    params:
+        distance=RANK_DISTANCE,
     log:
         "logs/report/correlations.log",
     localrule: True
@@ -70,6 +76,7 @@ rule figures:
                caption="../report/figures.rst", category="Figures"),
         expand("results/figures/{weights}/{name}.pdf", weights=WEIGHTS, name=FIGURES),
     params:
+        distance=RANK_DISTANCE,
         names=FIGURES,
         weights=WEIGHTS,
         outdir="results/figures",

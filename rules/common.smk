@@ -9,7 +9,9 @@
 from snakemake.exceptions import WorkflowError
 
 from lossnet.network import check_layer_paths
+from lossnet.benchmarks import SUPERRES_TEST_SETS
 from lossnet.benchmarks.scores import replicates_path
+from lossnet.spec import LossSpec
 from lossnet.zoo import LAYER_LABELS, get_architecture, register_from_config
 
 try:
@@ -78,10 +80,22 @@ def weights_source(wildcards):
 
 
 def weights_input(wildcards):
-    """The state_dict file of a job's weights variant as an input (none for imagenet and random), so that a new
-    file at the same path reruns the jobs that use it. Every rule whose job loads `weights_source` takes it."""
+    """The state_dict file of a job's weights variant as an input (none for imagenet, random and the pixel
+    reference), so that a new file at the same path reruns the jobs that use it. Every rule whose job loads
+    `weights_source` takes it."""
+    if "weights" not in wildcards.keys():
+        return []
     source = weights_source(wildcards)
     return [] if source in ("imagenet", "random") else [source]
+
+
+def loss_spec(wildcards):
+    """The loss network of a training job as one value (lossnet.spec.LossSpec, as plain params): its labels, the
+    module path its layer resolves to, build kwargs and weights source, so that a remapped layer reruns the job.
+    A rule without an `arch` wildcard is a pixel reference. The engine adds the weights' content identity."""
+    if "arch" not in wildcards.keys():
+        return LossSpec.pixel().to_params()
+    return LossSpec.resolve(wildcards.arch, wildcards.layer, weights_source(wildcards), wildcards.weights).to_params()
 
 
 def score_files(wildcards=None):

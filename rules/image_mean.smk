@@ -30,7 +30,6 @@ rule image_mean:
         settings={key: value for key, value in IMAGE_MEAN.items() if key != "networks"},
         networks=image_mean_networks,
         seed=config["seed"],
-        device=config["device"],
     resources:
         gpu=1,
         runtime=lambda wildcards, attempt: 60 * attempt,

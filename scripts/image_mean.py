@@ -4,5 +4,5 @@ from lossnet.workflow import start
 
 start(snakemake)
 params = snakemake.params
-run_experiment(**params.settings, networks=params.networks, seed=params.seed, device=params.device,
+run_experiment(**params.settings, networks=params.networks, seed=params.seed, device=snakemake.config["device"],
                output=snakemake.output.png, table=snakemake.output.csv)

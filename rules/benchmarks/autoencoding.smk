@@ -13,22 +13,6 @@ AE_ROOT = {
     "download": {"svhn": "data/raw/svhn", "stl10": "data/raw/stl10/stl10_binary"},
     "demo": {"svhn": "data/demo/svhn", "stl10": "data/demo/stl10/stl10_binary"},
 }[AUTOENCODING["source"]]
-# What a training job depends on (not the whole section: a changed probe knob must not retrain autoencoders).
-AE_TRAIN_SETTINGS = {
-    key: AUTOENCODING[key]
-    for key in ("epochs", "batch_size", "lr", "embedding_size", "normalize_input", "precision", "num_workers",
-                "in_memory", "embed_batch_size", "keep_checkpoints")
-}
-AE_PROBE_SETTINGS = {
-    "hidden": AUTOENCODING["probe_hidden"],
-    "epochs": AUTOENCODING["probe_epochs"],
-    "batch_size": AUTOENCODING["probe_batch_size"],
-    "lr": AUTOENCODING["probe_lr"],
-    "val_fraction": AUTOENCODING["probe_val_fraction"],
-    "standardize": AUTOENCODING["probe_standardize"],
-    "loss": AUTOENCODING["probe_loss"],
-    "keep": AUTOENCODING["probe_keep"],
-}
 
 
 SCORE_FILES["autoencoding"] = expand(
@@ -37,12 +21,6 @@ SCORE_FILES["autoencoding"] = expand(
 ) + (expand("results/scores/autoencoding/none/pixel/{dataset}.csv", dataset=AE_DATASETS)
      if AUTOENCODING["pixel_baseline"] else [])
 REPLICATE_FILES["autoencoding"] = [replicates_of(path) for path in SCORE_FILES["autoencoding"]]
-
-
-def autoencoding_network(wildcards):
-    """The loss network of a training job: architecture, extraction layer, weights source and its label."""
-    return {"arch": wildcards.arch, "layer": wildcards.layer, "weights": weights_source(wildcards),
-            "weights_label": wildcards.weights, "modules": arch_params(wildcards)["layers"]}
 
 
 rule demo_svhn:
@@ -85,7 +63,7 @@ rule prepare_autoencoding:
     output:
         "data/prepared/{dataset}.h5",
     wildcard_constraints:
-        dataset="svhn|stl10",
+        dataset="|".join(AE_DATASETS),
     params:
         root=lambda w: AE_ROOT[w.dataset],
         max_unlabeled=AUTOENCODING["max_unlabeled"],
@@ -99,20 +77,17 @@ rule prepare_autoencoding:
 
 rule autoencoder_train:
     input:
-        "data/prepared/{dataset}.h5",
+        data="data/prepared/{dataset}.h5",
         weights=weights_input,
     output:
         "results/cache/autoencoding/{weights}/{arch}/{layer}/{dataset}.h5",
     wildcard_constraints:
-        dataset="svhn|stl10",
+        dataset="|".join(AE_DATASETS),
     params:
-        network=autoencoding_network,
-        # Not an output: Snakemake would delete it before a rerun, and a rerun must resume from it.
-        checkpoint_dir=lambda w: f"results/checkpoints/autoencoding/{w.weights}/{w.arch}/{w.layer}/{w.dataset}",
+        network=loss_spec,
+        settings=AUTOENCODING["train"],
         seed=config["seed"],
-        device=config["device"],
-        settings=AE_TRAIN_SETTINGS,
-    threads: 4
+    threads: AUTOENCODING["runtime"]["threads"]
     resources:
         gpu=1,
         mem_mb=lambda wildcards, attempt: 32000 * attempt,
@@ -124,16 +99,8 @@ rule autoencoder_train:
 
 
 use rule autoencoder_train as autoencoder_train_pixel with:
-    input:
-        "data/prepared/{dataset}.h5",
     output:
         "results/cache/autoencoding/none/pixel/{dataset}.h5",
-    params:
-        network={"arch": "pixel", "layer": "-", "weights": "none", "weights_label": "none"},
-        checkpoint_dir=lambda w: f"results/checkpoints/autoencoding/none/pixel/{w.dataset}",
-        seed=config["seed"],
-        device=config["device"],
-        settings=AE_TRAIN_SETTINGS,
     log:
         "logs/autoencoding/train/none/pixel/{dataset}.log",
 
@@ -145,11 +112,10 @@ rule autoencoder_probe:
         "results/scores/autoencoding/{weights}/{arch}/{layer}/{dataset}.csv",
         "results/scores/autoencoding/{weights}/{arch}/{layer}/{dataset}.replicates.csv",
     wildcard_constraints:
-        dataset="svhn|stl10",
+        dataset="|".join(AE_DATASETS),
     params:
         seed=config["seed"],
-        device=config["device"],
-        settings=AE_PROBE_SETTINGS,
+        settings=AUTOENCODING["probe"],
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=lambda wildcards, attempt: 120 * attempt,

@@ -6,30 +6,11 @@ DELINEATION = config["delineation"]
 MRD_SPLITS = ["train", "valid", "test"]
 MRD_ROOT = {"download": "data/raw/mrd", "demo": "data/demo/mrd"}[DELINEATION["source"]]
 DL_LAYERS = benchmark_layers(DELINEATION)
-# What a job depends on (not the whole section: a changed download knob must not retrain anything).
-DELINEATION_TRAIN_SETTINGS = {
-    key: DELINEATION[key]
-    for key in ("epochs", "crops_per_epoch", "batch_size", "lr", "mu", "iterations", "widths", "crop", "val_stride",
-                "normalize_input", "precision", "num_workers", "in_memory", "keep_checkpoints")
-}
-DELINEATION_EVAL_SETTINGS = {
-    "threshold": DELINEATION["threshold"],
-    "slack": DELINEATION["slack"],
-    "resize": DELINEATION["resize"],
-    "stride": DELINEATION["stride"],
-    "batch_size": DELINEATION["eval_batch_size"],
-}
 SCORE_FILES["delineation"] = expand(
     "results/scores/delineation/{weights}/{arch}/{layer}.csv", weights=WEIGHTS, arch=ARCHS, layer=DL_LAYERS
 ) + (["results/scores/delineation/none/pixel.csv"] if DELINEATION["pixel_baseline"] else [])
 
 REPLICATE_FILES["delineation"] = [replicates_of(path) for path in SCORE_FILES["delineation"]]
-
-
-def delineation_network(wildcards):
-    """The loss network of a job: architecture, extraction layer (and its module path), weights and label."""
-    return {"arch": wildcards.arch, "layer": wildcards.layer, "weights": weights_source(wildcards),
-            "weights_label": wildcards.weights, "modules": arch_params(wildcards)["layers"]}
 
 
 rule download_mrd:
@@ -82,20 +63,17 @@ rule prepare_mrd:
 
 rule delineation_train:
     input:
-        "data/prepared/mrd.h5",
+        data="data/prepared/mrd.h5",
         weights=weights_input,
     output:
         "results/scores/delineation/{weights}/{arch}/{layer}.csv",
         "results/scores/delineation/{weights}/{arch}/{layer}.replicates.csv",
     params:
-        network=delineation_network,
-        # Not an output: Snakemake would delete it before a rerun, and a rerun must resume from it.
-        checkpoint_dir=lambda w: f"results/checkpoints/delineation/{w.weights}/{w.arch}/{w.layer}",
+        network=loss_spec,
+        settings=DELINEATION["train"],
+        evaluation=DELINEATION["evaluation"],
         seed=config["seed"],
-        device=config["device"],
-        settings=DELINEATION_TRAIN_SETTINGS,
-        evaluation=DELINEATION_EVAL_SETTINGS,
-    threads: 4
+    threads: DELINEATION["runtime"]["threads"]
     resources:
         gpu=1,
         mem_mb=lambda wildcards, attempt: 16000 * attempt,
@@ -107,17 +85,8 @@ rule delineation_train:
 
 
 use rule delineation_train as delineation_train_pixel with:
-    input:
-        "data/prepared/mrd.h5",
     output:
         "results/scores/delineation/none/pixel.csv",
         "results/scores/delineation/none/pixel.replicates.csv",
-    params:
-        network={"arch": "pixel", "layer": "-", "weights": "none", "weights_label": "none"},
-        checkpoint_dir="results/checkpoints/delineation/none/pixel",
-        seed=config["seed"],
-        device=config["device"],
-        settings=DELINEATION_TRAIN_SETTINGS,
-        evaluation=DELINEATION_EVAL_SETTINGS,
     log:
         "logs/delineation/none/pixel.log",

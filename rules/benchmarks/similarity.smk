@@ -66,12 +66,8 @@ rule similarity_cache:
         weights=weights_source,
         layers=LAYERS,
         seed=config["seed"],
-        device=config["device"],
-        settings={
-            key: SIMILARITY[key]
-            for key in ("distances", "batch_size", "precision", "channels_last", "compile", "normalize_input")
-        },
-    threads: 4
+        settings={key: SIMILARITY[key] for key in ("distances", "precision", "normalize_input")},
+    threads: SIMILARITY["runtime"]["threads"]
     resources:
         gpu=1,
         mem_mb=lambda wildcards, attempt: 16000 * attempt,
@@ -116,10 +112,9 @@ rule similarity_pixel:
         "results/scores/similarity/none/{distance}.csv",
         "results/scores/similarity/none/{distance}.replicates.csv",
     wildcard_constraints:
-        distance="l2|ssim|mmdpp",
+        distance="|".join(SIMILARITY["pixel_distances"]),
     params:
         seed=config["seed"],
-        device=config["device"],
     resources:
         gpu=1,
         mem_mb=lambda wildcards, attempt: 8000 * attempt,

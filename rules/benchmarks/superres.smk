@@ -5,7 +5,7 @@
 SUPERRES = config["superres"]
 SR_SCALES = SUPERRES["scales"]
 SR_LAYERS = benchmark_layers(SUPERRES)
-SR_TEST_SETS = ["set5", "set14", "bsd100"]
+SR_TEST_SETS = list(SUPERRES_TEST_SETS)
 SR_DEMO = "data/demo/superres"
 SR_HR_FILES = {  # Set5 / Set14: one download per HR image
     name: [entry["pattern"].format(i) for i in range(1, entry["count"] + 1)]
@@ -39,12 +39,6 @@ DOWNLOADS.update({
 DOWNLOADS["superres/BSDS300-images.tgz"] = SUPERRES["archives"]["bsds300"]
 DOWNLOADS["superres/coco/train2014.zip"] = SUPERRES["archives"]["coco_train"]
 DOWNLOADS["superres/coco/val2014.zip"] = SUPERRES["archives"]["coco_val"]
-# What a training job depends on (not the whole section: an evaluation-only knob must not retrain networks).
-SR_TRAIN_SETTINGS = {
-    key: SUPERRES[key]
-    for key in ("epochs", "batch_size", "lr", "normalize_input", "precision", "channels_last", "compile",
-                "num_workers", "keep_checkpoints")
-}
 SR_OUTPUTS = {
     "scores": "results/scores/superres/{weights}/{arch}/{layer}/x{scale}.csv",
     "replicates": "results/scores/superres/{weights}/{arch}/{layer}/x{scale}.replicates.csv",
@@ -66,12 +60,6 @@ SR_EXAMPLES = expand(
 ) + [path for arch in SR_REFERENCES for path in expand(superres_reference_outputs(arch)["example"], scale=SR_SCALES)]
 REPLICATE_FILES["superres"] = [replicates_of(path) for path in SCORE_FILES["superres"]]
 TARGETS["superres"] = ["results/figures/superres_examples.png"]
-
-
-def superres_network(wildcards):
-    """The loss network of a training job: architecture, extraction layer, weights source and its label."""
-    return {"arch": wildcards.arch, "layer": wildcards.layer, "weights": weights_source(wildcards),
-            "weights_label": wildcards.weights}
 
 
 rule demo_superres:
@@ -116,7 +104,7 @@ rule prepare_superres_test:
     output:
         "data/prepared/superres/{test_set}.h5",
     wildcard_constraints:
-        test_set="set5|set14|bsd100",
+        test_set="|".join(SR_TEST_SETS),
     params:
         source=lambda w: SR_SOURCES[w.test_set],
     log:
@@ -127,22 +115,18 @@ rule prepare_superres_test:
 
 rule superres_train:
     input:
-        coco="data/prepared/superres/coco.h5",
+        data="data/prepared/superres/coco.h5",
         tests=expand("data/prepared/superres/{test_set}.h5", test_set=SR_TEST_SETS),
         weights=weights_input,
     output:
         **SR_OUTPUTS,
     wildcard_constraints:
-        scale="4|8",
+        scale="|".join(map(str, SR_SCALES)),
     params:
-        network=superres_network,
-        # Not an output: Snakemake would delete it before a rerun, and a rerun must resume from it.
-        checkpoint_dir=lambda w: f"results/checkpoints/superres/{w.weights}/{w.arch}/{w.layer}/x{w.scale}",
-        scale=lambda w: int(w.scale),
+        network=loss_spec,
+        settings=lambda w: {**SUPERRES["train"], "scale": int(w.scale)},
         seed=config["seed"],
-        device=config["device"],
-        settings=SR_TRAIN_SETTINGS,
-    threads: SUPERRES["threads"]
+    threads: SUPERRES["runtime"]["threads"]
     resources:
         gpu=1,
         mem_mb=lambda wildcards, attempt: 16000 * attempt,
@@ -154,18 +138,8 @@ rule superres_train:
 
 
 use rule superres_train as superres_train_pixel with:
-    input:
-        coco="data/prepared/superres/coco.h5",
-        tests=expand("data/prepared/superres/{test_set}.h5", test_set=SR_TEST_SETS),
     output:
         **superres_reference_outputs("pixel"),
-    params:
-        network={"arch": "pixel", "layer": "-", "weights": "none", "weights_label": "none"},
-        checkpoint_dir=lambda w: f"results/checkpoints/superres/none/pixel/x{w.scale}",
-        scale=lambda w: int(w.scale),
-        seed=config["seed"],
-        device=config["device"],
-        settings=SR_TRAIN_SETTINGS,
     log:
         "logs/superres/train/none/pixel/x{scale}.log",
 
@@ -176,7 +150,7 @@ rule superres_bicubic:
     output:
         **superres_reference_outputs("bicubic"),
     wildcard_constraints:
-        scale="4|8",
+        scale="|".join(map(str, SR_SCALES)),
     params:
         scale=lambda w: int(w.scale),
         seed=config["seed"],

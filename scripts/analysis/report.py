@@ -11,6 +11,7 @@ start(snakemake)
 inputs, params = snakemake.input, snakemake.params
 about = provenance(snakemake.config, root=Path.cwd())
 about["config digest"] = params.config_digest
+about["ranked distance"] = snakemake.config["similarity"]["rank_distance"]
 about["device"] = f"{about['device']} (config device: {params.device})"
 build_report(pd.read_csv(inputs.rankings), pd.read_csv(inputs.best), pd.read_csv(inputs.summary),
              pd.read_csv(inputs.correlations), inputs.figures, snakemake.output[0], banner=params.banner,

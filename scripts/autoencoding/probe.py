@@ -4,5 +4,5 @@ from lossnet.benchmarks.autoencoding.probes import probe_scores
 from lossnet.workflow import start
 
 start(snakemake)
-probe_scores(snakemake.input[0], snakemake.output[0], seed=snakemake.params.seed, device=snakemake.params.device,
+probe_scores(snakemake.input[0], snakemake.output[0], seed=snakemake.params.seed, device=snakemake.config["device"],
              **snakemake.params.settings)

@@ -4,4 +4,4 @@ from lossnet.workflow import start
 
 start(snakemake)
 score_pixel_distance(snakemake.input[0], snakemake.wildcards.distance, seed=snakemake.params.seed,
-                     device=snakemake.params.device, output=snakemake.output[0])
+                     device=snakemake.config["device"], output=snakemake.output[0])

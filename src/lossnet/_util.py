@@ -40,6 +40,40 @@ def atomic_output(path: str | os.PathLike, suffix: str = ".partial") -> Iterator
     os.replace(partial, path)
 
 
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def content_digest(path: str | os.PathLike, note: bool = False) -> str:
+    """The sha256 of a file's content, memoised per process and, with ``note``, in ``<file>.sha256`` beside it.
+
+    A note is for the workflow's own prepared files (never written beside a user's file). It records the size and
+    mtime it was computed for and is ignored once either changes, so a prepared file of gigabytes is hashed once
+    per version, not once per job that reads it. Where the folder is read-only the digest is just recomputed.
+    """
+    import hashlib
+    import json
+
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    note_path = path.with_name(path.name + ".sha256")
+    if key not in _DIGESTS and note:
+        try:
+            saved = json.loads(note_path.read_text())
+            if (saved["size"], saved["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
+                _DIGESTS[key] = saved["sha256"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no note, or a stale or damaged one
+    if key not in _DIGESTS:
+        with open(path, "rb") as file:
+            _DIGESTS[key] = hashlib.file_digest(file, "sha256").hexdigest()
+        if note:
+            record = {"sha256": _DIGESTS[key], "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+            with contextlib.suppress(OSError), atomic_output(note_path) as partial:
+                partial.write_text(json.dumps(record))
+    return _DIGESTS[key]
+
+
 def write_csv(table, path: str | os.PathLike, **to_csv_kwargs) -> Path:
     """Write a pandas table as CSV through :func:`atomic_output` (no index unless asked)."""
     to_csv_kwargs.setdefault("index", False)
@@ -60,55 +94,71 @@ def exit_on_sigterm() -> None:
 
 class _PlainProgress:
     """Progress as whole lines (``desc: 35% 70/200 [12s, 5.8 it/s] loss=0.12``) every ``every`` percent: what a log
-    file or a SLURM output file wants, where tqdm's carriage returns put a whole epoch on one line."""
+    file or a SLURM output file wants, where tqdm's carriage returns put a whole epoch on one line. Iterates like
+    its iterable, or counts ``update(n)`` calls (bytes, images) inside ``with``."""
 
-    def __init__(self, iterable: Iterable, desc: str | None, total: int | None, every: float, file: TextIO) -> None:
-        self.iterable, self.desc, self.every, self.file = iterable, desc or "progress", every, file
-        if total is None:
+    def __init__(self, iterable: Iterable | None, desc: str | None, total: int | None, every: float, file: TextIO,
+                 initial: int = 0, unit: str = "it") -> None:
+        self.iterable, self.desc, self.every, self.file, self.unit = iterable, desc or "progress", every, file, unit
+        if total is None and iterable is not None:
             try:
                 total = len(iterable)  # type: ignore[arg-type]
             except TypeError:
                 total = None
         self.total, self.postfix, self.silent = total, "", False
+        self.n = self.initial = initial
+        self.began, self.next_mark, self.closed = time.perf_counter(), every, False
 
     def set_postfix(self, refresh: bool = True, **values: object) -> None:
         self.postfix = " ".join(f"{key}={value}" for key, value in values.items())
 
-    def close(self) -> None:
-        pass
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if self.total and 100 * self.n / self.total >= self.next_mark:
+            self._line()
+            while self.next_mark <= 100 * self.n / self.total:
+                self.next_mark += self.every
 
-    def _line(self, n: int, began: float) -> None:
+    def close(self) -> None:
+        if not self.closed and not self.total:
+            self._line()  # without a total: one line at the end
+        self.closed = True
+
+    def __enter__(self) -> "_PlainProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _line(self) -> None:
         if self.silent:
             return
-        seconds = time.perf_counter() - began
-        share = f"{100 * n / self.total:3.0f}% {n}/{self.total}" if self.total else f"{n}"
-        rate = f", {n / seconds:.3g} it/s" if seconds > 0 and n else ""
+        seconds = time.perf_counter() - self.began
+        share = f"{100 * self.n / self.total:3.0f}% {self.n}/{self.total}" if self.total else f"{self.n}"
+        done = self.n - self.initial
+        rate = f", {done / seconds:.3g} {self.unit}/s" if seconds > 0 and done else ""
         print(f"{self.desc}: {share} [{seconds:.0f}s{rate}] {self.postfix}".rstrip(), file=self.file, flush=True)
 
     def __iter__(self) -> Iterator:
-        began, n, next_mark = time.perf_counter(), 0, self.every
-        for item in self.iterable:
+        self.began = time.perf_counter()
+        for item in self.iterable or ():
             yield item
-            n += 1
-            if self.total and 100 * n / self.total >= next_mark:
-                self._line(n, began)
-                while next_mark <= 100 * n / self.total:
-                    next_mark += self.every
-        if not self.total:
-            self._line(n, began)
+            self.update(1)
+        self.close()
 
 
-def progress_bar(iterable: Iterable, desc: str | None = None, total: int | None = None, disable: bool = False,
-                 every: float = 5, file: TextIO | None = None):
-    """tqdm on a terminal; plain lines every ``every`` percent when the output is a file or pipe (rule logs,
-    SLURM). Either way the result iterates like ``iterable`` and has ``set_postfix`` and ``close``."""
+def progress_bar(iterable: Iterable | None = None, desc: str | None = None, total: int | None = None,
+                 disable: bool = False, every: float = 5, file: TextIO | None = None, initial: int = 0,
+                 unit: str = "it"):
+    """The one progress display of the package: tqdm on a terminal; plain lines every ``every`` percent when the
+    output is a file or pipe (rule logs, SLURM). Either way it iterates like ``iterable`` (or counts ``update(n)``
+    inside ``with``) and has ``set_postfix`` and ``close``."""
     file = file or sys.stderr
-    if disable:
-        bar = _PlainProgress(iterable, desc, total, every, file)
-        bar.silent = True
+    if disable or not getattr(file, "isatty", lambda: False)():
+        bar = _PlainProgress(iterable, desc, total, every, file, initial, unit)
+        bar.silent = disable
         return bar
-    if getattr(file, "isatty", lambda: False)():
-        from tqdm import tqdm
+    from tqdm import tqdm
 
-        return tqdm(iterable, desc=desc, total=total, file=file, leave=False)
-    return _PlainProgress(iterable, desc, total, every, file)
+    scaled = {"unit_scale": True, "unit_divisor": 1024} if unit == "B" else {}
+    return tqdm(iterable, desc=desc, total=total, file=file, leave=False, initial=initial, unit=unit, **scaled)

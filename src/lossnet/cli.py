@@ -65,6 +65,7 @@ def _rank(args: argparse.Namespace) -> None:
 
 
 def _recommend(args: argparse.Namespace) -> None:
+    from .analysis.rank import ranked_scores
     from .analysis.tables import read_attributes, recommend, recommend_references
     from .benchmarks.scores import read_scores
 
@@ -73,7 +74,7 @@ def _recommend(args: argparse.Namespace) -> None:
     attributes = read_attributes(paths) if paths else None
     if attributes is None:
         print(f"(no attribute CSVs in {folder}: the cost column mflops_to_layer is empty)", file=sys.stderr)
-    scores = read_scores([args.scores])
+    scores = ranked_scores(read_scores([args.scores]), args.distance)
     table = recommend(scores, args.task, attributes, args.top)
     costs = {"mflops_to_layer": "{:.0f}".format}
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}", formatters=costs))
@@ -148,6 +149,9 @@ def parser() -> argparse.ArgumentParser:
     recommend.add_argument("--scores", default="results/tables/scores.csv")
     recommend.add_argument("--attributes-dir", default="results/attributes", help="folder of {arch}.csv attributes")
     recommend.add_argument("--top", type=int, default=5)
+    recommend.add_argument("--distance", default=None,
+                           help="the feature distance to recommend by, as similarity.rank_distance (default: the only "
+                                "one in the scores, else lpips)")
     recommend.set_defaults(run=_recommend)
 
     for sub in [main, *commands.choices.values()]:  # defaults in every --help

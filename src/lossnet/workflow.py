@@ -7,7 +7,10 @@ import logging
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from .training import Runtime, TrainingJob
 
 
 def start(snakemake: Any) -> None:
@@ -27,6 +30,35 @@ def start(snakemake: Any) -> None:
     from .zoo import register_from_config
 
     register_from_config(snakemake.config.get("architectures", []))
+
+
+def runtime_of(snakemake: Any, section: str) -> "Runtime":
+    """The runtime knobs of a job (config ``<section>.runtime``, the ``device`` and the job's threads).
+
+    They come from the config, never from ``params``: Snakemake reruns a job whose params change, and how a job
+    runs (workers, threads, batch sizes of evaluation, memory) must never rerun it.
+    """
+    from .training import Runtime
+
+    config = snakemake.config
+    knobs = {key: value for key, value in config[section].get("runtime", {}).items() if key != "threads"}
+    return Runtime.from_config(knobs, device=config.get("device", "auto"), threads=snakemake.threads)
+
+
+def training_job(snakemake: Any, section: str) -> "TrainingJob":
+    """The :class:`~lossnet.training.TrainingJob` of a training rule of benchmark or experiment ``section``.
+
+    The rule gives input ``data`` (the prepared file it trains on), params ``network`` (a
+    :class:`~lossnet.spec.LossSpec` as plain data), ``settings`` (its config's result-defining section, whole)
+    and ``seed``; the runtime knobs and the checkpoint root come from the config (:func:`runtime_of`).
+    """
+    from .spec import LossSpec
+    from .training import TrainingJob
+
+    params = snakemake.params
+    return TrainingJob(section, LossSpec.from_params(params.network), {"train": snakemake.input.data},
+                       dict(params.settings), params.seed, snakemake.config.get("checkpoint_dir", "results/checkpoints"),
+                       runtime_of(snakemake, section))
 
 
 def _report_to_log_and_terminal(kind, error, trace) -> None:

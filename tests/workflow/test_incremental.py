@@ -121,11 +121,11 @@ def expected_reruns(name: str) -> dict[str, int]:
 
 # A hyperparameter of one benchmark (a rule param of only that benchmark's rules) and which jobs it reaches.
 HYPERPARAMETERS = {
-    "autoencoding probe": ("autoencoding:\n  probe_epochs: 7\n", "probe"),
-    "autoencoding training": ("autoencoding:\n  lr: 0.0005\n", "training"),
-    "similarity": ("similarity:\n  batch_size: 7\n", "similarity"),
-    "superres training": ("superres:\n  lr: 0.0005\n", "superres"),
-    "delineation": ("delineation:\n  mu: 0.02\n", "delineation"),
+    "autoencoding probe": ("autoencoding:\n  probe: {epochs: 7}\n", "probe"),
+    "autoencoding training": ("autoencoding:\n  train: {lr: 0.0005}\n", "training"),
+    "similarity": ("similarity:\n  normalize_input: false\n", "similarity"),
+    "superres training": ("superres:\n  train: {lr: 0.0005}\n", "superres"),
+    "delineation": ("delineation:\n  train: {mu: 0.02}\n", "delineation"),
 }
 
 
@@ -137,6 +137,43 @@ def test_changed_hyperparameter_reruns_only_its_benchmark(demo_copy, name):
     planned = dry_run(demo_copy, "change.yaml")
     assert job_counts(planned.stdout) == {**expected_reruns(reaches), **AGGREGATION_RULES}, planned.stdout[-3000:]
     assert "Params have changed since last execution" in planned.stdout
+
+
+@pytest.mark.slow
+def test_runtime_knobs_rerun_nothing(demo_copy):
+    """How jobs run (device, threads, workers, evaluation batch sizes, memory, checkpoints) is never a rerun."""
+    runtime = {"threads": 2, "num_workers": 1, "eval_batch_size": 5, "in_memory": False, "keep_checkpoints": True}
+    sections = {"superres": runtime, "delineation": runtime, "autoencoding": runtime,
+                "similarity": {"eval_batch_size": 7, "channels_last": True, "threads": 1}}
+    overlay = {"device": "cpu", "checkpoint_dir": "scratch/checkpoints",
+               **{name: {"runtime": knobs} for name, knobs in sections.items()}}
+    (demo_copy / "runtime.yaml").write_text(yaml.safe_dump(overlay))
+    planned = dry_run(demo_copy, "runtime.yaml")
+    assert job_counts(planned.stdout) == {}, planned.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_ranked_distance_is_the_headline_everywhere(demo_copy):
+    """rank_distance gram: the rankings, Table IV, the correlations, the figures and the report follow it."""
+    (demo_copy / "gram.yaml").write_text("similarity:\n  rank_distance: gram\n")
+    result = snakemake(demo_copy, "--cores", "2", "--configfile", "demo.yaml", "gram.yaml", timeout=900)
+    assert result.returncode == 0, tail(result)
+    counts = job_counts(result.stdout)
+    assert {"rankings", "best_layers", "correlations", "figures", "report"} <= set(counts), counts
+    assert "similarity_cache" not in counts and "superres_train" not in counts  # nothing is recomputed
+    best = pd.read_csv(demo_copy / "results/tables/best_layers.csv")
+    similarity = best[(best.benchmark == "similarity") & (best.weights != "none")]
+    scores = pd.read_csv(demo_copy / "results/tables/scores.csv")
+    for distance, ranked in (("gram", True), ("lpips", False)):
+        rows = scores[(scores.benchmark == "similarity") & (scores.distance == distance) & scores.subset.isna()
+                      & (scores.layer != "all")]
+        merged = similarity.merge(rows, on=["weights", "arch", "layer", "metric"], suffixes=("", "_other"))
+        same = len(merged) == len(similarity) and (merged.value == merged.value_other).all()
+        assert same == ranked, f"Table IV's similarity rows are {'not ' if ranked else ''}the {distance} scores"
+    correlations = pd.read_csv(demo_copy / "results/tables/correlations.csv")
+    assert (correlations.benchmark == "similarity").any()
+    report = (demo_copy / "results/report.html").read_text()
+    assert "ranked distance" in report and "gram" in report
 
 
 @pytest.mark.slow

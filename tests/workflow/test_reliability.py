@@ -29,9 +29,9 @@ def _fails_in_one_line(result, *expected: str) -> str:
 
 
 def test_config_type_error_is_one_line_naming_the_key(workdir):
-    (workdir / "wrong.yaml").write_text("similarity:\n  batch_size: lots\n")
+    (workdir / "wrong.yaml").write_text("similarity:\n  runtime: {eval_batch_size: lots}\n")
     _fails_in_one_line(snakemake(workdir, "-n", "--configfile", "wrong.yaml"),
-                       "config.similarity.batch_size: 'lots' is not of type 'integer'")
+                       "config.similarity.runtime.eval_batch_size: 'lots' is not of type 'integer'")
 
 
 def test_ranked_distance_not_computed_is_a_config_error(workdir):

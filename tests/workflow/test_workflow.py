@@ -40,14 +40,14 @@ def test_paper_config_plans_the_study(workdir):
 
 
 def test_config_typo_is_named(workdir):
-    (workdir / "typo.yaml").write_text("similarity:\n  batchsize: 8\n")
+    (workdir / "typo.yaml").write_text("similarity:\n  runtime: {batchsize: 8}\n")
     result = snakemake(workdir, "-n", "--configfile", "typo.yaml")
     assert result.returncode != 0
     assert "batchsize" in result.stdout + result.stderr
 
 
 def test_config_wrong_type_is_named(workdir):
-    (workdir / "wrong.yaml").write_text("similarity:\n  batch_size: lots\n")
+    (workdir / "wrong.yaml").write_text("similarity:\n  runtime: {eval_batch_size: lots}\n")
     result = snakemake(workdir, "-n", "--configfile", "wrong.yaml")
     assert result.returncode != 0
     assert "'lots' is not of type 'integer'" in result.stdout + result.stderr

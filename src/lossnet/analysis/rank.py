@@ -32,7 +32,7 @@ from .._util import write_csv
 from ..benchmarks import benchmark_order
 from ..zoo import LAYER_LABELS
 from ..benchmarks.scores import ALL_LAYERS, REFERENCE_WEIGHTS, read_replicates, read_scores, replicate_columns
-from .intervals import LEVEL, rank_interval
+from ..stats import LEVEL, rank_interval
 
 PRIMARY_DISTANCE = "lpips"
 # The columns of a rankings table that are not a benchmark's mean rank.
@@ -44,9 +44,26 @@ def _column(scores: pd.DataFrame, name: str) -> pd.Series:
     return scores[name].fillna("").astype(str) if name in scores else pd.Series("", index=scores.index)
 
 
-def headline(scores: pd.DataFrame, distance: str = PRIMARY_DISTANCE) -> pd.DataFrame:
+def ranked_distance(scores: pd.DataFrame, distance: str | None = None) -> str:
+    """The feature distance whose rows are ranked: ``distance`` when given (config ``similarity.rank_distance``,
+    ``--distance``), else the only one the scores hold, else the paper's (lpips)."""
+    if distance is not None:
+        return distance
+    compared = sorted(set(_column(scores, "distance")) - {""})
+    return compared[0] if len(compared) == 1 else PRIMARY_DISTANCE
+
+
+def ranked_scores(scores: pd.DataFrame, distance: str | None = None) -> pd.DataFrame:
+    """``scores`` without the rows of the feature distances that are not ranked: what Table IV, the correlations,
+    the figures, the report and ``recommend`` read, so that every view shows what the rankings rank."""
+    distance = ranked_distance(scores, distance)
+    return scores[_column(scores, "distance").isin(["", distance]) | (scores["weights"] == REFERENCE_WEIGHTS)]
+
+
+def headline(scores: pd.DataFrame, distance: str | None = None) -> pd.DataFrame:
     """The rows that take part in rankings: no subset breakdowns, no all-layer sums, the ranked ``distance``
-    (config ``similarity.rank_distance``)."""
+    (:func:`ranked_distance`)."""
+    distance = ranked_distance(scores, distance)
     keep = (scores["layer"].astype(str) != ALL_LAYERS) & (_column(scores, "subset") == "")
     compared = _column(scores, "distance")
     keep &= compared.isin(["", distance]) | (scores["weights"] == REFERENCE_WEIGHTS)
@@ -61,7 +78,7 @@ def with_references(scores: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([own] + [references.assign(weights=variant) for variant in variants], ignore_index=True)
 
 
-def best_layers(scores: pd.DataFrame, distance: str = PRIMARY_DISTANCE) -> pd.DataFrame:
+def best_layers(scores: pd.DataFrame, distance: str | None = None) -> pd.DataFrame:
     """Per (weights, benchmark, metric, arch): the best extraction layer and its value (Table IV)."""
     rows = with_references(headline(scores, distance))
     rows["oriented"] = rows["value"].where(rows["higher_is_better"], -rows["value"])
@@ -88,7 +105,7 @@ def would_be_rank(value: float | np.ndarray, others: np.ndarray) -> float | np.n
         return 1 + np.sum(others > value, axis=0) + 0.5 * np.sum(others == value, axis=0)
 
 
-def _point_ranks(scores: pd.DataFrame, distance: str = PRIMARY_DISTANCE) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _point_ranks(scores: pd.DataFrame, distance: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Architectures' best-layer rows with their rank per metric, and the references' would-be ranks."""
     rows = headline(scores, distance)
     is_ref = rows["weights"] == REFERENCE_WEIGHTS
@@ -120,7 +137,7 @@ def _per_benchmark(ranked: pd.DataFrame) -> pd.DataFrame:
 
 
 def rank(scores: pd.DataFrame, replicates: pd.DataFrame | None = None, level: float = LEVEL,
-         distance: str = PRIMARY_DISTANCE) -> pd.DataFrame:
+         distance: str | None = None) -> pd.DataFrame:
     """The paper's ranking: per metric rank each architecture's best layer (ties averaged, 1 = best), average
     the ranks over each benchmark's metrics, then average the benchmarks (each weighted equally).
 
@@ -130,6 +147,7 @@ def rank(scores: pd.DataFrame, replicates: pd.DataFrame | None = None, level: fl
     ``overall`` and no ``position``. With ``replicates`` (a replicates table), the rank intervals too. Where rows
     name how features were compared, only ``distance`` (config ``similarity.rank_distance``) is ranked.
     """
+    distance = ranked_distance(scores, distance)
     best, would = _point_ranks(scores, distance)
     archs, refs = _per_benchmark(best), _per_benchmark(would)
     benchmarks = benchmark_order([c for c in [*archs.columns, *refs.columns] if c not in ("weights", "arch")])
@@ -155,7 +173,7 @@ def rank(scores: pd.DataFrame, replicates: pd.DataFrame | None = None, level: fl
 KEYS = ["weights", "benchmark", "metric", "arch", "layer"]
 
 
-def _replicate_matrix(rows: pd.DataFrame, replicates: pd.DataFrame, distance: str = PRIMARY_DISTANCE) -> np.ndarray:
+def _replicate_matrix(rows: pd.DataFrame, replicates: pd.DataFrame, distance: str | None = None) -> np.ndarray:
     """(len(rows), B) replicates of ``rows`` (headline score rows), the point value where a row has none."""
     columns = replicate_columns(replicates)
     table = headline(replicates, distance).astype({"layer": str})
@@ -169,7 +187,7 @@ def _replicate_matrix(rows: pd.DataFrame, replicates: pd.DataFrame, distance: st
 
 def rank_intervals(scores: pd.DataFrame, replicates: pd.DataFrame, best: pd.DataFrame | None = None,
                    would: pd.DataFrame | None = None, level: float = LEVEL,
-                   distance: str = PRIMARY_DISTANCE) -> pd.DataFrame:
+                   distance: str | None = None) -> pd.DataFrame:
     """Per (weights, arch): the ``level`` intervals of its benchmark mean ranks, ``overall`` and ``position``,
     repeating :func:`rank` on each joint resample of the scores (``replicates``: a replicates table)."""
     if best is None or would is None:
@@ -251,10 +269,11 @@ def _truthy(value) -> bool:
 
 
 def write_rankings(score_paths: Iterable[Path | str], output: Path | str, replicates: Iterable[Path | str] = (),
-                   distance: str = PRIMARY_DISTANCE) -> pd.DataFrame:
+                   distance: str | None = None) -> pd.DataFrame:
     """Read scores (and the replicates files given, for rank intervals), rank by ``distance`` where rows name one,
     and write the rankings CSV (the ``lossnet rank`` command)."""
     scores = read_scores(score_paths)
+    distance = distance or PRIMARY_DISTANCE  # the rankings file is never ranked by a distance nobody chose
     compared = set(_column(scores, "distance")) - {""}
     if compared and distance not in compared:
         raise ValueError(f"the scores compare features with {sorted(compared)} but not with {distance!r}, the "

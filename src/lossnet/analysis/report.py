@@ -11,6 +11,7 @@ from typing import Iterable, Mapping
 import pandas as pd
 
 from .._util import atomic_output
+from ..benchmarks import BENCHMARKS
 from .labels import CAPTIONS, arch_label, benchmark_label
 from .rank import architectures, is_interval_column, ranked_benchmarks, references
 from .tables import benchmarks_in
@@ -108,8 +109,15 @@ def rankings_view(rankings: pd.DataFrame, weights: str) -> tuple[pd.DataFrame, p
         ", ".join(map(arch_label, groups[arch])) or "separable from all" for arch in ranked["arch"]]
     refs = references(variant)
     refs_view = pd.DataFrame({"reference (network-free)": refs["arch"].map(arch_label).to_list(),
+                              "what it is": refs["arch"].map(reference_description).to_list(),
                               **cells(refs, benchmarks)})
     return archs, refs_view
+
+
+def reference_description(arch: str) -> str:
+    """What a reference row is, from the benchmarks' registry entries (``Benchmark.references``)."""
+    found = dict.fromkeys(entry.references[arch] for entry in BENCHMARKS.values() if arch in entry.references)
+    return "; ".join(found) or "network-free reference"
 
 
 def best_layer_grid(best: pd.DataFrame, weights: str) -> pd.DataFrame:

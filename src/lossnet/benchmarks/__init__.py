@@ -44,6 +44,11 @@ class Benchmark:
         return next((metric for metric in self.metrics if metric.name == name), None)
 
 
+# Benchmark 2's test sets (name -> display label) and scales: its metrics, rules and readers all take them from here.
+SUPERRES_TEST_SETS = {"set5": "Set5", "set14": "Set14", "bsd100": "BSD100"}
+SUPERRES_SCALES = (4, 8)
+
+
 def _register(*benchmarks: Benchmark) -> dict[str, Benchmark]:
     return {benchmark.name: benchmark for benchmark in benchmarks}
 
@@ -67,8 +72,8 @@ BENCHMARKS: dict[str, Benchmark] = _register(
         metrics=tuple(
             Metric(f"{kind}_{dataset}_x{scale}", f"{kind.upper()} {label} x{scale}{unit}")
             for kind, unit in (("psnr", " (dB)"), ("ssim", ""))
-            for dataset, label in (("set5", "Set5"), ("set14", "Set14"), ("bsd100", "BSD100"))
-            for scale in (4, 8)
+            for dataset, label in SUPERRES_TEST_SETS.items()
+            for scale in SUPERRES_SCALES
         ),
         figure_metric="psnr_bsd100_x4",
         references={"bicubic": "bicubic upsampling (no training)", "pixel": "SR network trained with pixel MSE"},

@@ -6,7 +6,7 @@ with ``layer == "all"`` sum distances over all layers. Reference rows (network-f
 as a pixel-loss model) have weights :data:`REFERENCE_WEIGHTS` and layer :data:`REFERENCE_LAYER`.
 
 Intervals (optional, :data:`INTERVAL_COLUMNS`): ``ci_low`` and ``ci_high`` bound a score's 95% bootstrap interval
-(:mod:`lossnet.analysis.intervals`); files without them still read (the columns are then NaN).
+(:mod:`lossnet.stats`); files without them still read (the columns are then NaN).
 
 Replicates (optional): beside a scores file ``X.csv`` a job may write ``X.replicates.csv``
 (:func:`replicates_path`): the bootstrap replicates of its headline rows, one row per score with its identifying
@@ -23,6 +23,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from . import BENCHMARKS
+
 SCORE_COLUMNS = ["benchmark", "metric", "arch", "layer", "weights", "value", "higher_is_better"]
 REFERENCE_WEIGHTS = "none"
 REFERENCE_LAYER = "-"
@@ -32,22 +34,34 @@ REPLICATE_PREFIX = "r"
 
 
 def score_table(rows: Iterable[dict], *, extras: Iterable[str] = (), **columns) -> pd.DataFrame:
-    """Rows (dicts) as a scores table: ``columns`` are set on every row, schema columns first, then ``extras``."""
+    """Rows (dicts) as a scores table: ``columns`` are set on every row, schema columns first, then ``extras``.
+
+    ``higher_is_better`` comes from the metric's entry in :data:`~lossnet.benchmarks.BENCHMARKS`: a job never
+    states a direction, so a metric cannot rank the wrong way round in one benchmark's rows only.
+    """
     table = pd.DataFrame(list(rows)).assign(**columns)
+    if "higher_is_better" in table:
+        raise ValueError("score rows give higher_is_better: it comes from the metric's entry in BENCHMARKS")
+    table["higher_is_better"] = [metric_direction(b, m) for b, m in zip(table["benchmark"], table["metric"])]
     missing = [column for column in SCORE_COLUMNS if column not in table.columns]
     if missing:
         raise ValueError(f"score rows lack the columns {missing} of the scores schema")
     return table[[*SCORE_COLUMNS, *extras]]
 
 
+def metric_direction(benchmark: str, metric: str) -> bool:
+    """Whether a higher ``metric`` of ``benchmark`` is better, from the registry (an unknown one is refused)."""
+    entry = BENCHMARKS.get(benchmark)
+    known = entry.metric(metric) if entry else None
+    if known is None:
+        raise ValueError(f"no metric {metric!r} of benchmark {benchmark!r} in BENCHMARKS: register it "
+                         "(lossnet/benchmarks/__init__.py) with its direction")
+    return known.higher_is_better
+
+
 def reference_columns(arch: str) -> dict[str, str]:
     """The identifying columns of a reference row (a network-free distance or baseline named ``arch``)."""
     return {"arch": arch, "layer": REFERENCE_LAYER, "weights": REFERENCE_WEIGHTS}
-
-
-def is_reference(scores: pd.DataFrame) -> pd.Series:
-    """Mask of the reference rows of a scores table."""
-    return scores["weights"] == REFERENCE_WEIGHTS
 
 
 def read_scores(paths: Iterable[Path | str]) -> pd.DataFrame:

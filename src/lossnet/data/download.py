@@ -1,4 +1,4 @@
-"""Resumable, checksum-verified downloads and safe tar extraction (standard library plus tqdm)."""
+"""Resumable, checksum-verified downloads and safe tar extraction (standard library, progress through the package's one helper)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ import urllib.request
 import zlib
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from .._util import progress_bar
+
 
 logger = logging.getLogger(__name__)
 
@@ -109,9 +110,8 @@ def _fetch(url: str, part: Path, destination: Path, timeout: float, progress: bo
         total = _total_from_content_range(response.headers.get("Content-Range"))
         if total is None and length:
             total = offset + int(length)
-        with part.open("ab" if offset else "wb") as file, tqdm(
-            total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
-            desc=destination.name, disable=not progress,
+        with part.open("ab" if offset else "wb") as file, progress_bar(
+            total=total, initial=offset, unit="B", desc=destination.name, disable=not progress,
         ) as bar:
             while chunk := response.read(_CHUNK):
                 file.write(chunk)

@@ -12,8 +12,6 @@ from lossnet.benchmarks.autoencoding.model import (
     Autoencoder,
     ImageSplit,
     decoder_grid,
-    run_key,
-    run_settings,
     train_autoencoder,
     write_embeddings,
 )
@@ -21,6 +19,12 @@ from lossnet.benchmarks.autoencoding.probes import PROBE_HIDDEN, make_probe, pro
 from lossnet.benchmarks.autoencoding.data import prepare_stl10
 from lossnet.benchmarks.autoencoding.demo import make_demo_stl10
 from lossnet.benchmarks.scores import SCORE_COLUMNS, read_scores
+from lossnet.training import Runtime, TrainingJob
+
+
+def ae_job(prepared, checkpoints, **options):
+    return TrainingJob.create("autoencoding", prepared, checkpoints, runtime=Runtime(device="cpu", progress=False),
+                              **options)
 
 
 @pytest.mark.parametrize("size, grid", [(64, 1), (96, 3)])
@@ -54,9 +58,8 @@ def prepared(tmp_path_factory) -> Path:
 
 def test_pixel_autoencoder_embeddings_let_probes_beat_chance(prepared, tmp_path):
     torch.set_num_threads(1)
-    model = train_autoencoder(prepared, tmp_path / "checkpoints", arch="pixel", epochs=1, batch_size=32,
-                              seed=0, device="cpu", progress=False)
-    assert len(list((tmp_path / "checkpoints").glob("run-*/last.pt"))) == 1
+    model, _ = train_autoencoder(ae_job(prepared, tmp_path / "checkpoints", epochs=1, batch_size=32))
+    assert len(list((tmp_path / "checkpoints").glob("autoencoding/none/pixel/-/run-*/last.pt"))) == 1
     embeddings = write_embeddings(model, prepared, tmp_path / "embeddings.h5",
                                   {"arch": "pixel", "layer": "-", "weights": "-", "seed": 0}, device="cpu")
     with h5py.File(embeddings) as h5:
@@ -74,8 +77,7 @@ def test_pixel_autoencoder_embeddings_let_probes_beat_chance(prepared, tmp_path)
     assert {"probe", "val_accuracy", "seed"} <= set(table.columns)
 
     # Rerunning the job resumes from the finished checkpoint instead of training again.
-    again = train_autoencoder(prepared, tmp_path / "checkpoints", arch="pixel", epochs=1, batch_size=32,
-                              seed=0, device="cpu", progress=False)
+    again, _ = train_autoencoder(ae_job(prepared, tmp_path / "checkpoints", epochs=1, batch_size=32))
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
 
 
@@ -100,64 +102,13 @@ def test_image_split_reads_uint8_channels_first(prepared):
     assert torch.equal(data[4], ImageSplit(prepared, "train")[4])
 
 
-def _quick_train(prepared, checkpoints, **kwargs):
-    options = dict(arch="alexnet", layer="E", weights="random", epochs=1, batch_size=8, max_images=8, seed=0,
-                   device="cpu", progress=False)
-    return train_autoencoder(prepared, checkpoints, **{**options, **kwargs})
-
-
-def test_a_changed_layer_module_path_retrains(prepared, tmp_path, monkeypatch, caplog):
-    # Issue 12 item 2: E moved from features.1 to features.0 must not reuse the features.1 run.
-    from lossnet import zoo
-
-    torch.set_num_threads(1)
-    monkeypatch.setattr(zoo, "ARCHITECTURES", dict(zoo.ARCHITECTURES))
-    layers = dict(zoo.get_architecture("alexnet").layers)
-    zoo.register_architecture("alexnet", {**layers, "E": "features.1"})
-    first = _quick_train(prepared, tmp_path)
-    zoo.register_architecture("alexnet", {**layers, "E": "features.0"})
-    with caplog.at_level("INFO", logger="lossnet"):
-        second = _quick_train(prepared, tmp_path)
-    assert "nothing to train" not in caplog.text
-    assert len(list(tmp_path.glob("run-*/last.pt"))) == 2
-    assert not all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
-
-
 def test_fewer_epochs_through_the_benchmark_are_refused(prepared, tmp_path):
     torch.set_num_threads(1)
-    _quick_train(prepared, tmp_path, arch="pixel", layer="-", epochs=2)
+    train_autoencoder(ae_job(prepared, tmp_path, epochs=2, batch_size=8, max_images=8))
     with pytest.raises(ValueError, match="more than the 1 asked for"):
-        _quick_train(prepared, tmp_path, arch="pixel", layer="-", epochs=1)
+        train_autoencoder(ae_job(prepared, tmp_path, epochs=1, batch_size=8, max_images=8))
 
 
-def test_the_run_key_covers_what_defines_the_run(prepared, tmp_path):
-    from lossnet.weights import build_model
-
-    base = dict(arch="alexnet", layer="E", weights="random", lr=1e-3, batch_size=8, embedding_size=64,
-                normalize_input=True, n_images=8, precision="fp32", seed=0)
-
-    def key(data=prepared, **changes):
-        return run_key(run_settings(data, **{**base, **changes}))
-
-    reference = key()
-    assert key() == reference  # deterministic
-    for change in (dict(layer="S"), dict(weights="imagenet"), dict(lr=1e-4), dict(batch_size=16),
-                   dict(embedding_size=32), dict(normalize_input=False), dict(n_images=9), dict(precision="bf16"),
-                   dict(seed=1)):
-        assert key(**change) != reference, change
-    # A state_dict by content: the same path with other weights is another run, a copy elsewhere is the same.
-    state = tmp_path / "weights.pth"
-    torch.save(build_model("alexnet", "random", seed=1).state_dict(), state)
-    with_file = key(weights=str(state))
-    copy = tmp_path / "copy.pth"
-    copy.write_bytes(state.read_bytes())
-    assert key(weights=str(copy)) == with_file
-    torch.save(build_model("alexnet", "random", seed=2).state_dict(), state)
-    assert key(weights=str(state)) != with_file
-    # The prepared data by content, not by its file name.
-    other = tmp_path / prepared.name
-    other.write_bytes(prepared.read_bytes() + b"\0")
-    assert key(data=other) != reference
 def test_decoder_linear_is_followed_by_a_relu():
     decoder = Autoencoder(64).decoder
     assert isinstance(decoder[0], torch.nn.Linear) and isinstance(decoder[1], torch.nn.ReLU)

@@ -17,17 +17,19 @@ from lossnet.benchmarks.delineation.evaluation import (evaluate_scores, evaluate
                                                         tent)
 from lossnet.benchmarks.delineation.metrics import Counts
 from lossnet.benchmarks.delineation.train import train_delineation, window_starts
+from lossnet.training import Runtime, TrainingJob
 from mrd_fixtures import mrd_root, one_thread, prepared  # noqa: F401 (fixtures)
 
 HERE = Path(__file__).parent
 
 
 # Tiny settings: widths (4, 8, 8, 8), 64 px crops, 3 epochs of 4 crops in batches of 2 (2 steps), validation on
-# 9 windows of the valid tile (5 loss calls), evaluation by 64 px windows every 32 px.
+# 9 windows of the valid tile (1 loss call), evaluation by 64 px windows every 32 px.
 def train_and_score(prepared, checkpoints, output):
-    model = train_delineation(prepared, checkpoints, arch="alexnet", layer="S", weights="random", epochs=3,
-                              batch_size=2, crops_per_epoch=4, crop=64, val_stride=128, widths=(4, 8, 8, 8),
-                              in_memory=True, seed=3, device="cpu", progress=False)
+    job = TrainingJob.create("delineation", prepared, checkpoints, arch="alexnet", layer="S", weights="random",
+                             epochs=3, batch_size=2, crops_per_epoch=4, crop=64, val_stride=128, widths=(4, 8, 8, 8),
+                             seed=3, runtime=Runtime(device="cpu", progress=False, in_memory=True))
+    model, _ = train_delineation(job)
     evaluate_scores(model, prepared, output, arch="alexnet", layer="S", weights="random", seed=3, window=64,
                     stride=32, device="cpu", progress=False)
 
@@ -63,10 +65,11 @@ def _run(prepared, checkpoints, output, kill_at=0) -> subprocess.CompletedProces
 
 def test_sigkill_mid_training_resumes_to_the_same_scores(prepared, tmp_path):
     train_and_score(prepared, tmp_path / "whole", tmp_path / "whole.csv")  # uninterrupted, in this process
-    # Epoch 1 makes 2 training + 5 validation loss calls; the 9th is epoch 2's second step.
-    killed = _run(prepared, tmp_path / "killed", tmp_path / "killed.csv", kill_at=9)
+    # Epoch 1 makes 2 training + 1 validation loss calls (9 windows, one evaluation batch); the 5th is epoch 2's
+    # second step.
+    killed = _run(prepared, tmp_path / "killed", tmp_path / "killed.csv", kill_at=5)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    (run_dir,) = (tmp_path / "killed").iterdir()
+    (run_dir,) = (tmp_path / "killed").glob("delineation/random/alexnet/S/run-*")
     assert torch.load(run_dir / "last.pt", weights_only=True)["epoch"] == 1
     assert not (tmp_path / "killed.csv").exists()
     resumed = _run(prepared, tmp_path / "killed", tmp_path / "killed.csv")
@@ -75,7 +78,7 @@ def test_sigkill_mid_training_resumes_to_the_same_scores(prepared, tmp_path):
 
     expected, actual = pd.read_csv(tmp_path / "whole.csv"), pd.read_csv(tmp_path / "killed.csv")
     pd.testing.assert_frame_equal(actual, expected)
-    best = [torch.load(d / "best.pt", weights_only=True) for d in [*(tmp_path / "whole").iterdir(), run_dir]]
+    best = [torch.load(d / "best.pt", weights_only=True) for d in [*(tmp_path / "whole").glob("**/run-*"), run_dir]]
     assert all(torch.equal(best[0][k], best[1][k]) for k in best[0])
     # The scores file: headline rows (pooled) and a breakdown row per test tile for each metric.
     assert list(expected.columns[:7]) == ["benchmark", "metric", "arch", "layer", "weights", "value",

@@ -7,6 +7,7 @@ from PIL import Image
 
 from lossnet.benchmarks.superres import evaluate as ev
 from lossnet.benchmarks.superres import jobs
+from lossnet.training import Runtime, TrainingJob
 
 
 def _outputs(root, name):
@@ -15,15 +16,16 @@ def _outputs(root, name):
 
 def test_jobs_and_examples_figure(prepared, tmp_path):
     test_sets = [prepared[name] for name in ev.TEST_SETS]
+    quiet = {"device": "cpu", "progress": False}
     pixel = jobs.train_and_evaluate(
-        prepared["coco"], test_sets, _outputs(tmp_path, "pixel"), tmp_path / "checkpoints",
-        network={"arch": "pixel", "layer": "-", "weights": "none", "weights_label": "none"}, scale=4, epochs=1,
-        batch_size=4, device="cpu", progress=False, keep_checkpoints=False)
-    assert not (tmp_path / "checkpoints").exists()
+        TrainingJob.create("superres", prepared["coco"], tmp_path / "checkpoints", scale=4, epochs=1, batch_size=4,
+                           runtime=Runtime(**quiet, keep_checkpoints=False)), test_sets, _outputs(tmp_path, "pixel"))
+    assert not list((tmp_path / "checkpoints").glob("**/*.pt"))
     alexnet = jobs.train_and_evaluate(
-        prepared["coco"], test_sets, _outputs(tmp_path, "alexnet"), tmp_path / "ck",
-        network={"arch": "alexnet", "layer": "E", "weights": "random", "weights_label": "random"}, scale=4,
-        epochs=1, batch_size=4, device="cpu", progress=False)
+        TrainingJob.create("superres", prepared["coco"], tmp_path / "ck", arch="alexnet", layer="E", weights="random",
+                           scale=4, epochs=1, batch_size=4, runtime=Runtime(**quiet)),
+        test_sets, _outputs(tmp_path, "alexnet"))
+    assert list((tmp_path / "ck").glob("superres/random/alexnet/E/run-*/best.pt"))
     bicubic = jobs.evaluate_bicubic(test_sets, _outputs(tmp_path, "bicubic"), scale=4)
     for rows, arch in ((pixel, "pixel"), (alexnet, "alexnet"), (bicubic, "bicubic")):
         assert len(rows) == 6 and set(rows["arch"]) == {arch}

@@ -19,15 +19,23 @@ from lossnet.benchmarks.superres.model import TransformNet
 from lossnet.benchmarks.superres.train import (PsnrValidator, SuperresLoss, SuperresPairs, check_kept_epoch,
                                                train_superres)
 from lossnet.loss import PerceptualLoss
-from lossnet.training import FitResult, fit
+from lossnet.training import FitResult, Runtime, TrainingJob, fit
+
+QUIET = Runtime(device="cpu", progress=False)
+
+
+def sr_job(prepared, checkpoints, **options):
+    return TrainingJob.create("superres", prepared, checkpoints, runtime=QUIET, **options)
 
 EPOCHS = 4
 TRAIN_SCRIPT = f"""
 import sys, torch
 torch.set_num_threads(1)
 from lossnet.benchmarks.superres.train import train_superres
-model, result = train_superres(sys.argv[1], sys.argv[2], arch="alexnet", layer="E", weights="random", scale=4,
-                               epochs={EPOCHS}, batch_size=4, device="cpu", progress=False)
+from lossnet.training import Runtime, TrainingJob
+job = TrainingJob.create("superres", sys.argv[1], sys.argv[2], arch="alexnet", layer="E", weights="random", scale=4,
+                         epochs={EPOCHS}, batch_size=4, runtime=Runtime(device="cpu", progress=False))
+model, result = train_superres(job)
 print([record["val"] for record in result.history])
 """
 
@@ -49,20 +57,20 @@ def test_sigkill_mid_training_resumes_to_the_same_final_psnr(prepared, tmp_path)
     script.write_text(TRAIN_SCRIPT)
     killed = _run(script, prepared["coco"], tmp_path / "killed")
     deadline = time.monotonic() + 240
-    while not list((tmp_path / "killed").glob("run-*/last.pt")):
+    while not list((tmp_path / "killed").glob("**/run-*/last.pt")):
         assert killed.poll() is None and time.monotonic() < deadline, "the run ended before its first checkpoint"
         time.sleep(0.01)
     killed.send_signal(signal.SIGKILL)
     killed.wait()
-    (last,) = (tmp_path / "killed").glob("run-*/last.pt")
+    (last,) = (tmp_path / "killed").glob("**/run-*/last.pt")
     stopped_after = torch.load(last, weights_only=True)["epoch"]
     assert stopped_after < EPOCHS, "the kill came too late to interrupt training"
     resumed = _finish(_run(script, prepared["coco"], tmp_path / "killed"))
     # The uninterrupted run, in this process (one thread, as the subprocesses: the same reduction order).
-    _, reference = train_superres(prepared["coco"], tmp_path / "reference", arch="alexnet", layer="E",
-                                  weights="random", scale=4, epochs=EPOCHS, batch_size=4, device="cpu", progress=False)
+    _, reference = train_superres(sr_job(prepared["coco"], tmp_path / "reference", arch="alexnet", layer="E",
+                                         weights="random", scale=4, epochs=EPOCHS, batch_size=4))
     assert resumed == [record["val"] for record in reference.history] and len(resumed) == EPOCHS
-    (best_resumed,) = (tmp_path / "killed").glob("run-*/best.pt")
+    (best_resumed,) = (tmp_path / "killed").glob("**/run-*/best.pt")
     for key, value in torch.load(reference.best_path, weights_only=True).items():
         assert torch.equal(value, torch.load(best_resumed, weights_only=True)[key]), key
 
@@ -101,8 +109,7 @@ def test_a_run_whose_every_epoch_collapsed_is_refused(tmp_path):
 
 
 def test_pixel_training_improves_psnr_and_returns_the_best_epoch(prepared, tmp_path):
-    model, result = train_superres(prepared["coco"], tmp_path, arch="pixel", scale=8, epochs=3, batch_size=4,
-                                   device="cpu", progress=False, lr=3e-3)
+    model, result = train_superres(sr_job(prepared["coco"], tmp_path, scale=8, epochs=3, batch_size=4, lr=3e-3))
     values = [record["val"] for record in result.history]
     assert max(values[1:]) > values[0]
     validator = PsnrValidator(read_coco(prepared["coco"], "val"), 8)

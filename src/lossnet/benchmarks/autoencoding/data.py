@@ -26,9 +26,8 @@ from typing import Iterator
 import h5py
 import numpy as np
 import scipy.io
-from tqdm.auto import tqdm
 
-from ..._util import atomic_output
+from ..._util import atomic_output, progress_bar
 
 SVHN_SPLITS = {"train": "train_32x32.mat", "test": "test_32x32.mat", "unlabeled": "extra_32x32.mat"}
 STL10_SPLITS = {"train": ("train_X.bin", "train_y.bin"), "test": ("test_X.bin", "test_y.bin"),
@@ -122,7 +121,7 @@ def _write_split(h5: h5py.File, split: str, n: int, side: int, chunks: Iterator[
     group = h5.create_group(split)
     images = group.create_dataset("images", (n, side, side, 3), np.uint8, chunks=(min(64, max(n, 1)), side, side, 3))
     start = 0
-    with tqdm(total=n, desc=f"{h5.attrs['dataset']}/{split}", unit="img", disable=not progress) as bar:
+    with progress_bar(total=n, desc=f"{h5.attrs['dataset']}/{split}", unit="img", disable=not progress) as bar:
         for block in chunks:
             images[start:start + len(block)] = block
             start += len(block)

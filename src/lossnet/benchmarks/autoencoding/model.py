@@ -1,8 +1,8 @@
 """Benchmark 4: autoencoder embeddings (protocol section 6, Pihlgren et al. 2020).
 
 1. :func:`train_autoencoder` trains :class:`Autoencoder` on a prepared file's ``unlabeled`` images with the
-   perceptual loss (``mse`` at one extraction layer; ``arch="pixel"`` is plain pixel MSE) through
-   :func:`lossnet.training.fit` (resumable, checkpointed every epoch).
+   perceptual loss (``mse`` at one extraction layer; the pixel reference is plain pixel MSE) as a
+   :class:`lossnet.training.TrainingJob` (resumable, checkpointed every epoch).
 2. :func:`write_embeddings` embeds the labelled train/test images with the frozen encoder into HDF5:
    ``/{train,test}/{embeddings (N, 64) float32, labels}`` plus the job's labels (arch, layer, weights, ...) as attrs.
 3. :mod:`.probes` scores the embeddings with MLP probes.
@@ -10,10 +10,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +22,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..._util import atomic_output, resolve_device
-from ...data.download import file_digest
-from ...loss import PerceptualLoss
-from ...training import fit, load_model_state
-from ...weights import imagenet_weights
-from ...zoo import get_architecture
+from ...training import FitResult, TrainingJob, load_model_state
 from .data import read_prepared
 
 log = logging.getLogger(__name__)
@@ -104,89 +98,43 @@ class Autoencoder(nn.Module):
 
 
 class ReconstructionLoss:
-    """``loss_fn(model, batch)`` for :func:`fit`: the perceptual loss between ``model(x)`` and ``x``.
+    """``loss_fn(model, batch)`` for the engine: the perceptual loss between ``model(x)`` and ``x``.
 
-    The loss network stays outside the autoencoder (kept out of its checkpoints) and follows the batch's device.
+    The loss network stays outside the autoencoder (out of its checkpoints); the engine moves it (``frozen``).
     """
 
     def __init__(self, loss: nn.Module) -> None:
-        self.loss, self.device = loss, torch.device("cpu")
+        self.loss = loss
 
     def __call__(self, model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
-        if batch.device != self.device:
-            self.loss.to(batch.device)
-            self.device = batch.device
         images = batch.float().div_(255)
         return self.loss(model(images), images)
 
 
-RUN_KEY_VERSION = 2  # bump when the meaning of a run's settings changes, so old checkpoints are not resumed
-_DIGESTS: dict[tuple[str, int, int], str] = {}
+@dataclass(frozen=True)
+class AutoencoderTraining:
+    """The settings that define an autoencoder (config ``autoencoding.train``)."""
+
+    epochs: int = 10
+    batch_size: int = 256
+    lr: float = 1e-3
+    embedding_size: int = 64
+    normalize_input: bool = True
+    precision: str = "fp32"
+    max_images: int | None = None  # the first N unlabeled images (None: all)
 
 
-def _content_digest(path: Path) -> str:
-    """sha256 of a file's content (memoised per process on path, size and mtime)."""
-    stat = Path(path).stat()
-    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _DIGESTS:
-        _DIGESTS[key] = file_digest(path)
-    return _DIGESTS[key]
-
-
-def run_settings(prepared: Path, *, arch: str, layer: str, weights: str | Path, lr: float, batch_size: int,
-                 embedding_size: int, normalize_input: bool, n_images: int, precision: str, seed: int) -> dict:
-    """Everything that defines a training run (all but ``epochs``): a checkpoint is resumed only under equal settings.
-
-    The data by content, the loss network by its resolved module path, build kwargs and the content of a state_dict
-    file (not by the label, the path or the file name, which stay the same when what they point at changes).
-    """
-    if arch == "pixel":
-        network: dict[str, Any] = {"arch": "pixel"}
-    else:
-        spec = get_architecture(arch)
-        network = {"arch": arch, "layer": layer, "module": spec.module_path(layer),
-                   "build_kwargs": spec.build_kwargs}
-        if str(weights) in ("imagenet", "random"):
-            network["weights"] = str(weights)
-            if str(weights) == "imagenet":
-                network["checkpoint"] = imagenet_weights(arch).url.rsplit("/", 1)[-1]
-        else:
-            network["weights"] = {"state_dict_sha256": _content_digest(Path(weights))}
-    return {"version": RUN_KEY_VERSION, "data": {"name": Path(prepared).name, "sha256": _content_digest(prepared),
-                                                 "split": "unlabeled", "n_images": n_images},
-            "network": network, "distance": "mse", "normalize_input": normalize_input, "lr": lr,
-            "batch_size": batch_size, "embedding_size": embedding_size, "precision": precision, "seed": seed}
-
-
-def run_key(settings: dict) -> str:
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def train_autoencoder(
-    prepared: Path, checkpoint_dir: Path, *, arch: str, layer: str = "-", weights: str = "imagenet",
-    epochs: int = 10, batch_size: int = 256, lr: float = 1e-3, embedding_size: int = 64,
-    normalize_input: bool = True, max_images: int | None = None, precision: str = "fp32", num_workers: int = 0,
-    in_memory: bool = True, seed: int = 0, device: str = "auto", progress: bool = True,
-) -> Autoencoder:
-    """Train (or resume) an autoencoder on ``prepared``'s unlabeled split; return it with its last-epoch weights.
-
-    Checkpoints go to ``checkpoint_dir/run-<key>``, the key hashing :func:`run_settings` (every setting but
-    ``epochs``), so a changed setting starts afresh while more epochs continue the run (fewer are refused).
-    """
-    data = ImageSplit(prepared, "unlabeled", max_images, in_memory)
-    settings = run_settings(prepared, arch=arch, layer=layer, weights=weights, lr=lr, batch_size=batch_size,
-                            embedding_size=embedding_size, normalize_input=normalize_input, n_images=len(data),
-                            precision=precision, seed=seed)
-    settings["decoder"] = "linear-relu"  # the model's layout: checkpoints of the ReLU-less decoder never resume
-    key = run_key(settings)
-    torch.manual_seed(seed)
-    model = Autoencoder(data.size, embedding_size)
-    loss = PerceptualLoss(arch, [layer] if arch != "pixel" else [], weights, "mse", normalize_input, seed)
-    log.info("training %s autoencoder on %d images of %s with %s", data.size, len(data), prepared, settings)
-    result = fit(model, ReconstructionLoss(loss), data, checkpoint_dir=Path(checkpoint_dir) / f"run-{key}",
-                 epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, precision=precision,
-                 num_workers=num_workers, progress=progress, log=log)
-    return load_model_state(result.last_path, model.cpu()).eval()
+def train_autoencoder(job: TrainingJob) -> tuple[Autoencoder, FitResult]:
+    """Train (or resume) the autoencoder of ``job`` (settings :class:`AutoencoderTraining`, data role ``train``:
+    a prepared file's unlabeled split); return it with its last-epoch weights, and the engine's result."""
+    settings = job.settings_as(AutoencoderTraining)
+    data = ImageSplit(Path(job.data["train"]), "unlabeled", settings.max_images, job.runtime.in_memory)
+    torch.manual_seed(job.seed)
+    model = Autoencoder(data.size, settings.embedding_size)
+    loss = job.spec.perceptual_loss("mse", settings.normalize_input, job.seed)
+    job.log.info("%s px autoencoder on %d unlabeled images of %s", data.size, len(data), job.data["train"])
+    result = job.fit(model, ReconstructionLoss(loss), data, settings, frozen=[loss])
+    return load_model_state(result.last_path, model.cpu()).eval(), result
 
 
 @torch.no_grad()
@@ -213,16 +161,12 @@ def write_embeddings(model: Autoencoder, prepared: Path, output: Path, attrs: di
     return Path(output)
 
 
-def train_and_embed(prepared: Path, output: Path, checkpoint_dir: Path, *, network: dict[str, Any], seed: int = 0,
-                    device: str = "auto", embed_batch_size: int = 512, keep_checkpoints: bool = True,
-                    **settings: Any) -> Path:
-    """One workflow job: train (or resume) the autoencoder of ``network`` (arch, layer, weights, weights_label),
-    embed the labelled images into ``output``, and drop the checkpoints unless ``keep_checkpoints``."""
-    model = train_autoencoder(Path(prepared), Path(checkpoint_dir), arch=network["arch"], layer=network["layer"],
-                              weights=network["weights"], seed=seed, device=device, **settings)
-    attrs = {"arch": network["arch"], "layer": network["layer"], "weights": network["weights_label"],
-             "seed": seed, "epochs": settings.get("epochs")}
-    write_embeddings(model, Path(prepared), Path(output), attrs, batch_size=embed_batch_size, device=device)
-    if not keep_checkpoints:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+def train_and_embed(job: TrainingJob, output: Path) -> Path:
+    """One workflow job: train (or resume) the autoencoder of ``job``, embed the labelled images of the same
+    prepared file into ``output``, then let the engine drop the checkpoints if asked."""
+    model, result = train_autoencoder(job)
+    attrs = {**job.spec.labels, "seed": job.seed, "epochs": job.settings_as(AutoencoderTraining).epochs}
+    write_embeddings(model, Path(job.data["train"]), Path(output), attrs, batch_size=job.runtime.eval_batch_size,
+                     device=job.runtime.device)
+    job.finish(result)
     return Path(output)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..._util import resolve_device
-from ...analysis.intervals import RESAMPLES, bootstrap_mean, interval
+from ...stats import RESAMPLES, bootstrap_mean, interval
 from ..scores import INTERVAL_COLUMNS, score_table, write_scores
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def probe_scores(embeddings: Path, output: Path | None = None, *, resamples: int
         rows.append({**common, "subset": f"probe {probe.probe}", "value": probe.test_accuracy, "probe": probe.probe,
                      "epoch": int(probe.epoch), "val_accuracy": probe.val_accuracy, "ci_low": probe_low,
                      "ci_high": probe_high})
-    scores = score_table(rows, extras=EXTRAS, benchmark=BENCHMARK, higher_is_better=True)
+    scores = score_table(rows, extras=EXTRAS, benchmark=BENCHMARK)
     if output is not None:
         write_scores(scores, output, [replicates], scores["subset"] == "")
     return scores

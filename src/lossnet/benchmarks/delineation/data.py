@@ -33,9 +33,8 @@ from urllib.parse import urljoin
 import h5py
 import numpy as np
 from PIL import Image
-from tqdm.auto import tqdm
 
-from ..._util import atomic_output
+from ..._util import atomic_output, progress_bar
 from ...data.download import download, file_digest
 
 log = logging.getLogger(__name__)
@@ -177,7 +176,7 @@ def download_split(split: str, root: str | os.PathLike, base_url: str = BASE_URL
              sum(manifest.get(name) is not None for *_, name in jobs), manifest.path)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = [pool.submit(_fetch_tile, url, path, name, manifest, timeout) for url, path, name in jobs]
-        for future in tqdm(futures, desc=f"MRD {split}", unit="file", disable=not progress):
+        for future in progress_bar(futures, desc=f"MRD {split}", unit="file", disable=not progress):
             future.result()
     sums = root / split / "SHA256SUMS"
     with atomic_output(sums) as partial:
@@ -211,7 +210,7 @@ def _write_split(h5: h5py.File, split: str, pairs: Sequence[tuple[str, Path, Pat
     road = h5.create_dataset(f"{split}/map", (len(pairs), height, width), np.uint8, chunks=chunk,
                              compression="gzip", compression_opts=1)
     h5[f"{split}/names"] = np.array([tile for tile, _, _ in pairs], dtype=h5py.string_dtype())
-    for i, (tile, sat_path, map_path) in enumerate(tqdm(pairs, desc=f"prepare {split}", disable=not progress)):
+    for i, (tile, sat_path, map_path) in enumerate(progress_bar(pairs, desc=f"prepare {split}", disable=not progress)):
         image, truth = read_sat(sat_path), read_map(map_path)
         for path, shape in ((sat_path, image.shape[:2]), (map_path, truth.shape)):
             if shape != (height, width):
@@ -230,9 +229,3 @@ def prepare(root: str | os.PathLike, output: str | os.PathLike, splits: Sequence
             _write_split(h5, split, pairs[split], progress)
             log.info("%s: %d tiles", split, len(pairs[split]))
     return output
-
-
-def split_sizes(prepared: str | os.PathLike) -> dict[str, int]:
-    """Tiles per split of a prepared file."""
-    with h5py.File(prepared, "r") as h5:
-        return {split: len(h5[f"{split}/names"]) for split in h5 if f"{split}/names" in h5}

@@ -14,21 +14,20 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
-from tqdm.auto import tqdm
 
-from ..._util import resolve_device
-from ...analysis.intervals import interval, resample_indices
+from ..._util import progress_bar, resolve_device
+from ...stats import interval, resample_indices
 from ..scores import INTERVAL_COLUMNS, score_table, write_scores
 from .metrics import DEFAULT_SLACK, DEFAULT_THRESHOLD, METRICS, Counts, tile_counts
 from .model import IterativeUNet
-from .train import CROP, Tiles, train_delineation, window_starts
+from ...training import TrainingJob
+from .train import CROP, DelineationTraining, Tiles, train_delineation, window_starts
 
 log = logging.getLogger(__name__)
 BENCHMARK = "delineation"
@@ -83,7 +82,7 @@ def evaluate_split(model: IterativeUNet, prepared: str | os.PathLike, split: str
     """``(tile id, skeleton counts)`` of every tile of ``split``."""
     tiles = Tiles(prepared, split, in_memory=False)
     counts = []
-    for index, name in enumerate(tqdm(tiles.names, desc=f"evaluate {split}", disable=not progress)):
+    for index, name in enumerate(progress_bar(tiles.names, desc=f"evaluate {split}", disable=not progress)):
         image, truth = tiles.crop(index)
         if resize:
             probability, truth = predict_resized(model, image, window, device), _resized(truth * 255, window) > 127
@@ -120,7 +119,7 @@ def score_rows(per_tile: list[tuple[str, Counts]], **columns: Any) -> pd.DataFra
                          "ci_low": float(low), "ci_high": float(high)})
     identity = {"arch", "layer", "weights"}
     extras = ["subset", *COUNTS, *INTERVAL_COLUMNS, *(column for column in columns if column not in identity)]
-    return score_table(rows, extras=extras, benchmark=BENCHMARK, higher_is_better=True, **columns)
+    return score_table(rows, extras=extras, benchmark=BENCHMARK, **columns)
 
 
 def evaluate_scores(model: IterativeUNet, prepared: str | os.PathLike, output: str | os.PathLike | None = None, *,
@@ -138,19 +137,17 @@ def evaluate_scores(model: IterativeUNet, prepared: str | os.PathLike, output: s
     return scores
 
 
-def train_and_score(prepared: str | os.PathLike, output: str | os.PathLike, checkpoint_dir: str | os.PathLike, *,
-                    network: dict[str, Any], evaluation: dict[str, Any], seed: int = 0, device: str = "auto",
-                    keep_checkpoints: bool = True, **settings: Any) -> pd.DataFrame:
-    """One workflow job: train (or resume) the U-Net of ``network`` (arch, layer, weights, weights_label), score it
-    on the test tiles into ``output``, and drop the checkpoints unless ``keep_checkpoints``.
+def train_and_score(job: TrainingJob, output: str | os.PathLike, evaluation: dict[str, Any]) -> pd.DataFrame:
+    """One workflow job: train (or resume) the U-Net of ``job`` (:func:`.train.train_delineation`), score it on the
+    test tiles of the same prepared file into ``output``, then let the engine drop the checkpoints if asked.
 
-    ``evaluation``: threshold, slack, resize, stride, batch_size; the prediction window is the training ``crop``.
+    ``evaluation`` (config ``delineation.evaluation``): threshold, slack, resize, stride; the prediction window is
+    the training ``crop``, the batch size the runtime's ``eval_batch_size``.
     """
-    model = train_delineation(prepared, checkpoint_dir, arch=network["arch"], layer=network["layer"],
-                              weights=network["weights"], seed=seed, device=device, **settings)
-    scores = evaluate_scores(model, prepared, output, arch=network["arch"], layer=network["layer"],
-                             weights=network["weights_label"], seed=seed, window=settings.get("crop", CROP),
-                             device=device, **evaluation)
-    if not keep_checkpoints:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    model, result = train_delineation(job)
+    settings = job.settings_as(DelineationTraining)
+    scores = evaluate_scores(model, job.data["train"], output, **job.spec.labels, seed=job.seed,
+                             window=settings.crop, device=job.runtime.device,
+                             batch_size=job.runtime.eval_batch_size, **evaluation)
+    job.finish(result)
     return scores

@@ -1,4 +1,5 @@
-"""Training the delineation network on the shared engine (:func:`lossnet.training.fit`), protocol section 5.
+"""Training the delineation network on the training engine (:class:`lossnet.training.TrainingJob`), protocol
+section 5.
 
 Loss of a batch, over the K iterations' predictions p_k of the truth y (Mosinska et al. 2018, Eq. 5)::
 
@@ -14,23 +15,21 @@ lowest loss on a fixed grid of windows over the valid tiles.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ...distances import distance
 from ...network import LossNetwork
-from ...training import fit, load_model_state
+from ...training import FitResult, TrainingJob, load_model_state
 from .model import ITERATIONS, ORIGINAL_WIDTHS, IterativeUNet
 
 log = logging.getLogger(__name__)
@@ -119,27 +118,50 @@ class GridCrops(Dataset):
         return _as_tensors(*self.tiles.crop(*self.windows[index], self.size))
 
 
+@dataclass(frozen=True)
+class DelineationTraining:
+    """The settings that define a delineation network (config ``delineation.train``)."""
+
+    epochs: int = 100
+    crops_per_epoch: int = 1108
+    batch_size: int = 8
+    lr: float = 1e-3
+    mu: float = MU
+    iterations: int = ITERATIONS
+    widths: tuple[int, ...] = ORIGINAL_WIDTHS
+    crop: int = CROP
+    val_stride: int = CROP
+    normalize_input: bool = True
+    precision: str = "fp32"
+
+
+def binary_cross_entropy(probabilities: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """``F.binary_cross_entropy`` (logs clamped at -100, as torch does) that lets a NaN prediction through as a NaN
+    loss, so the engine stops with its non-finite-loss error naming the epoch and step instead of torch's
+    "all elements of input should be between 0 and 1"."""
+    log_p = torch.log(probabilities).clamp_min(-100)
+    log_not_p = torch.log(1 - probabilities).clamp_min(-100)
+    return -(truth * log_p + (1 - truth) * log_not_p).mean()
+
+
 class DelineationLoss:
-    """``loss_fn(model, batch)`` for :func:`fit`: the K-weighted BCE + ``mu`` x perceptual loss.
+    """``loss_fn(model, batch)`` for the engine: the K-weighted BCE + ``mu`` x perceptual loss.
 
     ``network`` None: BCE only (the reference). The loss network stays outside the trained model (out of its
-    checkpoints and of ``fit``'s ``model.train()``) and follows the batch's device.
+    checkpoints and of the engine's ``model.train()``); the engine moves it with the model (``frozen``).
     """
 
     def __init__(self, network: LossNetwork | None, mu: float = MU) -> None:
-        self.network, self.mu, self.device = network, mu, torch.device("cpu")
+        self.network, self.mu = network, mu
 
     def _features(self, maps: torch.Tensor) -> dict[str, torch.Tensor]:
-        if maps.device != self.device:
-            self.network.to(maps.device)
-            self.device = maps.device
         return self.network(maps.expand(-1, 3, -1, -1))
 
     def combine(self, predictions: Sequence[torch.Tensor], truth: torch.Tensor) -> torch.Tensor:
         """The loss of the K predictions (N, 1, H, W) of the float maps ``truth``."""
         weights = iteration_weights(len(predictions))
         with torch.autocast(truth.device.type, enabled=False):  # BCE is not autocast-safe
-            bce = [F.binary_cross_entropy(p.float(), truth) for p in predictions]
+            bce = [binary_cross_entropy(p.float(), truth) for p in predictions]
         if self.network is None:
             return sum(w * b for w, b in zip(weights, bce))
         with torch.no_grad():
@@ -164,36 +186,19 @@ def validation_loss(model: nn.Module, crops: Dataset, loss: DelineationLoss, bat
     return total / count
 
 
-def run_key(settings: dict) -> str:
-    """A short hash of every setting except the epochs (a changed setting starts afresh, more epochs continue)."""
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
-def train_delineation(
-    prepared: str | os.PathLike, checkpoint_dir: str | os.PathLike, *, arch: str, layer: str = "-",
-    weights: str = "imagenet", epochs: int = 100, batch_size: int = 8, lr: float = 1e-3, mu: float = MU,
-    iterations: int = ITERATIONS, widths: Sequence[int] = ORIGINAL_WIDTHS, crops_per_epoch: int = 1108,
-    crop: int = CROP, val_stride: int = CROP, normalize_input: bool = True, precision: str = "fp32",
-    num_workers: int = 0, in_memory: bool = False, seed: int = 0, device: str = "auto", progress: bool = True,
-) -> IterativeUNet:
-    """Train (or resume) the delineation network with one loss network; return it with its best weights.
-
-    Checkpoints go to ``checkpoint_dir/run-<key>`` (:func:`run_key` of the settings).
-    """
-    train, valid = Tiles(prepared, "train", in_memory), Tiles(prepared, "valid", True)
-    settings = dict(prepared=Path(prepared).name, arch=arch, layer=layer, weights=str(weights), lr=lr,
-                    batch_size=batch_size, mu=mu, iterations=iterations, widths=list(widths),
-                    crops_per_epoch=crops_per_epoch, crop=crop, val_stride=val_stride,
-                    normalize_input=normalize_input, precision=precision, seed=seed)
-    torch.manual_seed(seed)
-    model = IterativeUNet(widths, iterations)
-    network = None if arch == "pixel" else LossNetwork(arch, [layer], weights, normalize_input, seed)
-    loss = DelineationLoss(network, mu)
-    val_crops = GridCrops(valid, crop, val_stride)
-    log.info("training the delineation network on %d crops/epoch of %d train tiles (validation: %d windows of %d "
-             "valid tiles) with %s", crops_per_epoch, len(train), len(val_crops), len(valid), settings)
-    result = fit(model, loss, RandomCrops(train, crops_per_epoch, crop), checkpoint_dir=Path(checkpoint_dir) /
-                 f"run-{run_key(settings)}", epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
-                 precision=precision, num_workers=num_workers, progress=progress, log=log,
-                 validate=lambda m: -validation_loss(m, val_crops, loss, batch_size))
-    return load_model_state(result.best_path, model.cpu()).eval()
+def train_delineation(job: TrainingJob) -> tuple[IterativeUNet, FitResult]:
+    """Train (or resume) the delineation network of ``job`` (settings :class:`DelineationTraining`, data role
+    ``train``: the prepared MRD file); return it with the weights of its best validation epoch."""
+    settings, runtime = job.settings_as(DelineationTraining), job.runtime
+    train, valid = Tiles(job.data["train"], "train", runtime.in_memory), Tiles(job.data["train"], "valid", True)
+    torch.manual_seed(job.seed)
+    model = IterativeUNet(settings.widths, settings.iterations)
+    network = job.spec.network(settings.normalize_input, job.seed)
+    loss = DelineationLoss(network, settings.mu)
+    val_crops = GridCrops(valid, settings.crop, settings.val_stride)
+    job.log.info("%d crops/epoch of %d train tiles, validating on %d windows of %d valid tiles",
+                 settings.crops_per_epoch, len(train), len(val_crops), len(valid))
+    result = job.fit(model, loss, RandomCrops(train, settings.crops_per_epoch, settings.crop), settings,
+                     frozen=[network] if network is not None else [],
+                     validate=lambda m: -validation_loss(m, val_crops, loss, runtime.eval_batch_size))
+    return load_model_state(result.best_path, model.cpu()).eval(), result

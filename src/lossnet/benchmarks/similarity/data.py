@@ -21,9 +21,8 @@ from typing import Iterable, Sequence
 import h5py
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
-from ..._util import atomic_output
+from ..._util import atomic_output, progress_bar
 
 SUBSETS_2AFC = ("traditional", "cnn", "superres", "deblur", "color", "frameinterp")
 SUBSETS_JND = ("traditional", "cnn")
@@ -123,7 +122,7 @@ def prepare(
                 group = h5.create_group(f"{split}/{subset}")
                 group["ids"] = np.array(ids, dtype="S")
                 first = None  # (folder, image shape): ref, p0 and p1 of a subset must all be of one size
-                for folder in tqdm(image_dirs, desc=f"{split}/{subset} ({len(ids)})", disable=not progress):
+                for folder in progress_bar(image_dirs, desc=f"{split}/{subset} ({len(ids)})", disable=not progress):
                     images = _read_stack([subset_dir / folder / f"{i}.png" for i in ids], pool)
                     if first is None:
                         first = folder, images.shape[1:]

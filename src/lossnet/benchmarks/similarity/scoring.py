@@ -13,11 +13,10 @@ import h5py
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
-from ..._util import resolve_device
+from ..._util import progress_bar, resolve_device
 from ...distances import pixel_distance
-from ...analysis.intervals import RESAMPLES, average_precision, bootstrap, interval
+from ...stats import RESAMPLES, average_precision, bootstrap, interval
 from ..scores import ALL_LAYERS, INTERVAL_COLUMNS, reference_columns, score_table, write_scores
 from .cache import PAIRS
 from .data import SPLITS
@@ -38,21 +37,10 @@ def score_jnd(d: np.ndarray, same: np.ndarray) -> float:
     """JND mean average precision of ``same`` (soft positives) ranked by ascending distance.
 
     As LPIPS ``score_jnd_dataset`` with ``voc_ap(use_07_metric=False)``; a stable sort makes ties deterministic.
-    NaN when no pair has a positive ``same`` (average precision is undefined without positives).
+    NaN when no pair has a positive ``same`` (average precision is undefined without positives). The one
+    implementation is :func:`lossnet.stats.average_precision`, which the bootstrap runs on every resample.
     """
-    order = np.argsort(np.asarray(d, dtype=np.float64), kind="stable")
-    same_sorted = np.asarray(same, dtype=np.float64)[order]
-    true_positives = np.cumsum(same_sorted)
-    false_positives = np.cumsum(1 - same_sorted)
-    false_negatives = np.sum(same_sorted) - true_positives
-    precision = true_positives / (true_positives + false_positives)
-    with np.errstate(invalid="ignore"):  # 0/0 without positives: NaN, documented above
-        recall = true_positives / (true_positives + false_negatives)
-    recall = np.concatenate(([0.0], recall, [1.0]))
-    precision = np.concatenate(([0.0], precision, [0.0]))
-    precision = np.maximum.accumulate(precision[::-1])[::-1]  # the precision envelope
-    changes = np.where(recall[1:] != recall[:-1])[0]
-    return float(np.sum((recall[changes + 1] - recall[changes]) * precision[changes + 1]))
+    return float(average_precision(d, same)[0])
 
 
 def outcomes_2afc(d0: np.ndarray, d1: np.ndarray, judge: np.ndarray) -> np.ndarray:
@@ -82,7 +70,7 @@ def _score_splits(judgements: h5py.Group, distances_of, seed: int = 0,
     Headlines (empty ``subset``): 2AFC = the mean of the subset means; JND = one mAP over the pooled pairs of all
     JND subsets (the authors' code scores a ConcatDataset of jnd/val; protocol section 3). Their replicates
     resample within each subset (stratified); the indices depend on the seed, subset and size only, so every
-    architecture's job draws the same resamples (joint bootstrap, :mod:`lossnet.analysis.intervals`).
+    architecture's job draws the same resamples (joint bootstrap, :mod:`lossnet.stats`).
     """
     rows, headlines, replicates = [], [], []
     for split, judgement in (("2afc", "judge"), ("jnd", "same")):
@@ -114,7 +102,7 @@ def _score_splits(judgements: h5py.Group, distances_of, seed: int = 0,
 
 def _tidy(rows: list[dict], **columns) -> pd.DataFrame:
     """Headline rows (empty ``subset``: what the rankings use) first, then the per-subset breakdowns."""
-    return score_table(rows, extras=EXTRAS, benchmark=BENCHMARK, higher_is_better=True, **columns)
+    return score_table(rows, extras=EXTRAS, benchmark=BENCHMARK, **columns)
 
 
 def score(cache_path: Path, layers: Sequence[str] | str, distance_name: str = "lpips") -> pd.DataFrame:
@@ -176,7 +164,7 @@ def score_pixel_distance(prepared: Path, name: str, seed: int = 0, batch_size: i
             for subset, group in source.get(split, {}).items():
                 for pair, (a, b) in PAIRS[split].items():
                     values = []
-                    for start in tqdm(range(0, len(group[image_dirs[0]]), batch_size), disable=not progress,
+                    for start in progress_bar(range(0, len(group[image_dirs[0]]), batch_size), disable=not progress,
                                       desc=f"{name} {split}/{subset} {pair}"):
                         x, y = (torch.from_numpy(group[image_dirs[i]][start:start + batch_size]).to(target)
                                 .permute(0, 3, 1, 2).float() / 255.0 for i in (a, b))

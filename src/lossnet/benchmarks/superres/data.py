@@ -29,9 +29,8 @@ from typing import Iterable, Iterator, Sequence
 import h5py
 import numpy as np
 from PIL import Image
-from tqdm.auto import tqdm
 
-from ..._util import atomic_output
+from ..._util import atomic_output, progress_bar
 from .remote_zip import open_zip, read_members
 
 COCO_SIZE = 288
@@ -88,7 +87,7 @@ def _coco_split(h5: h5py.File, split: str, source: str | Path, n: int, seed: int
         names = select_members(archive.namelist(), n, seed)
         images = h5.create_dataset(f"{split}/images", (n, size, size, 3), np.uint8, chunks=(1, size, size, 3))
         members = read_members(archive, names)
-        for i, (name, data) in enumerate(tqdm(members, total=n, desc=f"coco {split}", disable=not progress)):
+        for i, (name, data) in enumerate(progress_bar(members, total=n, desc=f"coco {split}", disable=not progress)):
             images[i] = resize_crop(decode_image(data, f"{name} in {source}")[0], size)
         crc32 = [archive.getinfo(name).CRC for name in names]  # each member was checked against it when read
     h5[f"{split}/names"] = np.array(names, dtype=h5py.string_dtype())

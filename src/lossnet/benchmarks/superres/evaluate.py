@@ -8,6 +8,8 @@ are kept; the headline score of a (test set, scale) is their mean, ``psnr_<set>_
 
 from __future__ import annotations
 
+from .. import SUPERRES_SCALES, SUPERRES_TEST_SETS
+
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -17,10 +19,9 @@ import torch
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from torch import nn
-from tqdm.auto import tqdm
 
-from ..._util import atomic_output, resolve_device, write_csv
-from ...analysis.intervals import bootstrap_mean, interval
+from ..._util import atomic_output, progress_bar, resolve_device, write_csv
+from ...stats import bootstrap_mean, interval
 from ..scores import INTERVAL_COLUMNS, score_table, write_scores
 from .data import SuperresDataError, read_test_set, test_images
 from .degradation import bicubic_upscale, crop_to_scale, degrade
@@ -28,7 +29,7 @@ from .metrics import psnr_y, ssim_y, to_uint8
 
 BENCHMARK = "superres"
 METRICS = ("psnr", "ssim")
-TEST_SETS = ("set5", "set14", "bsd100")
+TEST_SETS = tuple(SUPERRES_TEST_SETS)
 Upscaler = Callable[[np.ndarray], np.ndarray]
 
 
@@ -59,7 +60,7 @@ def evaluate_images(upscale: Upscaler, test_sets: Mapping[str, Path], scale: int
     """Per-image rows ``dataset, image, scale, height, width, psnr, ssim`` over the prepared test sets."""
     rows = []
     for dataset, path in test_sets.items():
-        for name, image in tqdm(read_test_set(path).items(), desc=f"{dataset} x{scale}", disable=not progress):
+        for name, image in progress_bar(read_test_set(path).items(), desc=f"{dataset} x{scale}", disable=not progress):
             hr = crop_to_scale(image, scale)
             sr = upscale(degrade(hr, scale))
             rows.append({"dataset": dataset, "image": name, "scale": scale, "height": hr.shape[0],
@@ -86,7 +87,7 @@ def score_rows(per_image: pd.DataFrame, *, arch: str, layer: str, weights: str, 
             rows.append({"metric": name, "value": float(group[metric].mean()), "ci_low": float(low),
                          "ci_high": float(high), "scale": int(scale), "n": len(group)})
     return score_table(rows, extras=(*INTERVAL_COLUMNS, "scale", "n", "seed"), benchmark=BENCHMARK, arch=arch,
-                       layer=layer, weights=weights, higher_is_better=True, seed=seed)
+                       layer=layer, weights=weights, seed=seed)
 
 
 def evaluate(upscale: Upscaler, test_sets: Mapping[str, Path], scale: int, *, scores: Path, per_image: Path,

@@ -8,12 +8,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from ...training import TrainingJob
 from ..scores import REFERENCE_LAYER, REFERENCE_WEIGHTS
 from .data import read_test_set
 from .evaluate import Upscaler, bicubic_upscaler, evaluate, network_upscaler, read_example, save_example
@@ -34,28 +34,18 @@ def _score(upscale: Upscaler, test_sets: Sequence[str | Path], scale: int, outpu
     return rows
 
 
-def train_and_evaluate(prepared: str | Path, test_sets: Sequence[str | Path], outputs: Mapping[str, str | Path],
-                       checkpoint_dir: str | Path, *, network: Mapping[str, Any], scale: int, seed: int = 0,
-                       device: str = "auto", keep_checkpoints: bool = True, threads: int | None = None,
-                       **settings: Any) -> pd.DataFrame:
-    """One training job: ``network`` holds ``arch``, ``layer``, ``weights`` (source) and ``weights_label``.
+def train_and_evaluate(job: TrainingJob, test_sets: Sequence[str | Path],
+                       outputs: Mapping[str, str | Path]) -> pd.DataFrame:
+    """One training job (:func:`.train.train_superres`), then its network scored on the whole test images.
 
-    ``outputs``: ``scores``, ``per_image`` (CSV paths) and ``example`` (a PNG path). ``threads``: torch's CPU
-    threads (the job's share of the machine; more threads than cores given to the job only spin).
+    ``outputs``: ``scores``, ``per_image`` (CSV paths) and ``example`` (a PNG path).
     """
-    import torch
+    from .train import SuperresTraining, train_superres
 
-    from .train import train_superres
-
-    if threads:
-        torch.set_num_threads(threads)
-
-    model, _ = train_superres(Path(prepared), Path(checkpoint_dir), arch=network["arch"], layer=network["layer"],
-                              weights=network["weights"], scale=scale, seed=seed, device=device, **settings)
-    labels = {"arch": network["arch"], "layer": network["layer"], "weights": network["weights_label"]}
-    rows = _score(network_upscaler(model, device), test_sets, scale, outputs, labels, seed)
-    if not keep_checkpoints:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    model, result = train_superres(job)
+    scale = job.settings_as(SuperresTraining).scale
+    rows = _score(network_upscaler(model, job.runtime.device), test_sets, scale, outputs, job.spec.labels, job.seed)
+    job.finish(result)
     return rows
 
 

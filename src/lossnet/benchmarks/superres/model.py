@@ -7,12 +7,14 @@ log2(scale) upsampling blocks (nearest x2, 3x3 conv, BN, ReLU): 2 for x4, 3 for 
 
 from __future__ import annotations
 
+from .. import SUPERRES_SCALES, SUPERRES_TEST_SETS
+
 import math
 
 import torch
 from torch import nn
 
-SCALES = (4, 8)
+SCALES = SUPERRES_SCALES
 CHANNELS = 64
 RESIDUAL_BLOCKS = 4
 

@@ -1,4 +1,4 @@
-"""Benchmark 2 training (protocol section 4) on the shared engine :func:`lossnet.training.fit`.
+"""Benchmark 2 training (protocol section 4) on the training engine (:class:`lossnet.training.TrainingJob`).
 
 One :class:`TransformNet` per (loss network, scale): LR inputs degraded on the fly from the prepared COCO crops,
 the loss the ``mse`` distance at one extraction layer of the frozen loss network (``arch="pixel"``: pixel MSE),
@@ -9,18 +9,15 @@ never the kept one, even as the first epoch.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from ...loss import PerceptualLoss
-from ...training import FitResult, fit, load_model_state
+from ...training import FitResult, TrainingJob, load_model_state
 from .data import read_coco
 from .degradation import degrade
 from .metrics import batch_psnr_y
@@ -49,18 +46,29 @@ class SuperresPairs(Dataset):
         return _chw(degrade(hr, self.scale)), _chw(hr)
 
 
+@dataclass(frozen=True)
+class SuperresTraining:
+    """The settings that define a super-resolution network (config ``superres.train``, plus the job's scale)."""
+
+    scale: int = 4
+    epochs: int = 80
+    batch_size: int = 4
+    lr: float = 1e-3
+    normalize_input: bool = True
+    precision: str = "fp32"
+    max_train: int | None = None  # the first N prepared crops (None: all)
+    max_val: int | None = None
+
+
 class SuperresLoss:
-    """``loss_fn(model, batch)`` for :func:`fit`: the perceptual loss of ``model(lr)`` against ``hr``."""
+    """``loss_fn(model, batch)`` for the engine: the perceptual loss of ``model(lr)`` against ``hr``."""
 
     def __init__(self, loss: nn.Module, channels_last: bool = False) -> None:
-        self.loss, self.device = loss, torch.device("cpu")
+        self.loss = loss
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
 
     def __call__(self, model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         lr, hr = (x.float().div_(255).contiguous(memory_format=self.memory_format) for x in batch)
-        if lr.device != self.device:
-            self.loss.to(lr.device, memory_format=self.memory_format)
-            self.device = lr.device
         return self.loss(model(lr), hr)
 
 
@@ -94,42 +102,27 @@ class PsnrValidator:
         return psnr
 
 
-def run_key(settings: dict) -> str:
-    """The checkpoint folder's key: every setting except ``epochs`` (more epochs continue a run)."""
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
-def train_superres(
-    prepared: Path, checkpoint_dir: Path, *, arch: str, layer: str = "-", weights: str = "imagenet", scale: int = 4,
-    epochs: int = 80, batch_size: int = 4, lr: float = 1e-3, max_train: int | None = None,
-    max_val: int | None = None, normalize_input: bool = True, precision: str = "fp32",
-    channels_last: bool = False, compile: bool = False, num_workers: int = 0, seed: int = 0,
-    device: str = "auto", progress: bool = True,
-) -> tuple[nn.Module, FitResult]:
-    """Train (or resume) one SR network; return it with the weights of its best validation epoch, and fit's result.
-
-    Checkpoints go to ``checkpoint_dir/run-<key>`` (:func:`run_key` of the settings).
-    """
+def train_superres(job: TrainingJob) -> tuple[nn.Module, FitResult]:
+    """Train (or resume) the SR network of ``job`` (settings :class:`SuperresTraining`, data role ``train``: the
+    prepared COCO crops); return it with the weights of its best validation epoch, and the engine's result."""
     from .model import TransformNet
 
-    train, val = read_coco(prepared, "train", max_train), read_coco(prepared, "val", max_val)
-    settings = dict(prepared=Path(prepared).name, arch=arch, layer=layer, weights=str(weights), scale=scale,
-                    batch_size=batch_size, lr=lr, n_train=len(train), n_val=len(val), normalize_input=normalize_input,
-                    precision=precision, channels_last=channels_last, compile=compile, seed=seed)
-    torch.manual_seed(seed)
-    model = TransformNet(scale)
-    loss = PerceptualLoss(arch, [layer] if arch != "pixel" else [], weights, "mse", normalize_input, seed)
-    if channels_last:
+    settings, runtime = job.settings_as(SuperresTraining), job.runtime
+    prepared = job.data["train"]
+    train, val = read_coco(prepared, "train", settings.max_train), read_coco(prepared, "val", settings.max_val)
+    torch.manual_seed(job.seed)
+    model = TransformNet(settings.scale)
+    loss = job.spec.perceptual_loss("mse", settings.normalize_input, job.seed)
+    if runtime.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    if compile:  # in place: state_dict keys stay those of the plain module
+        loss = loss.to(memory_format=torch.channels_last)
+    if runtime.compile:  # in place: state_dict keys stay those of the plain module
         model.compile()
         loss.compile()
-    log.info("training x%d SR on %d crops (validating on %d) with %s", scale, len(train), len(val), settings)
-    result = fit(model, SuperresLoss(loss, channels_last), SuperresPairs(train, scale),
-                 checkpoint_dir=Path(checkpoint_dir) / f"run-{run_key(settings)}", epochs=epochs,
-                 batch_size=batch_size, lr=lr, seed=seed, device=device, precision=precision,
-                 validate=PsnrValidator(val, scale), num_workers=num_workers, progress=progress, log=log)
-    check_kept_epoch(result, lr)
+    job.log.info("x%d SR on %d crops, validating on %d", settings.scale, len(train), len(val))
+    result = job.fit(model, SuperresLoss(loss, runtime.channels_last), SuperresPairs(train, settings.scale),
+                     settings, frozen=[loss], validate=PsnrValidator(val, settings.scale, runtime.eval_batch_size))
+    check_kept_epoch(result, settings.lr)
     return load_model_state(result.best_path, model.cpu()).eval(), result
 
 

@@ -1,4 +1,4 @@
-"""The training engine shared by the benchmarks: resumable, deterministic, checkpointed every epoch.
+"""The training loop of the engine: resumable, deterministic, checkpointed every epoch.
 
 A job killed anywhere (a SLURM preemption, a Ctrl-C) and run again continues from its last finished
 epoch and ends with exactly the weights of an uninterrupted run (on the CPU), because every epoch
@@ -7,17 +7,18 @@ reseeds all randomness from ``(seed, epoch)`` instead of carrying RNG state acro
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ._util import atomic_output, progress_bar, resolve_device
+from .._util import atomic_output, progress_bar, resolve_device
 
 FORMAT_VERSION = 1
 
@@ -48,9 +49,20 @@ def _to_device(batch: Any, device: torch.device) -> Any:
 
 
 def _save_atomic(obj: Any, path: Path) -> None:
-    """Write to a temporary name then rename, so a kill mid-write never leaves a truncated checkpoint."""
-    with atomic_output(path, suffix=".tmp") as partial:
-        torch.save(obj, partial)
+    """Write to a temporary name then rename, so a kill mid-write never leaves a truncated checkpoint.
+
+    A full disk surfaces from inside torch's zip writer as "unexpected pos ..."; it is reported as what it is.
+    """
+    try:
+        with atomic_output(path, suffix=".tmp") as partial:
+            torch.save(obj, partial)
+    except (OSError, RuntimeError) as error:
+        full = isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+        if not (full or "unexpected pos" in str(error) or "file write failed" in str(error)):
+            raise
+        raise OSError(errno.ENOSPC, f"could not write the checkpoint {path}: the disk is full or the write failed "
+                      f"({error}); the previous checkpoint, if any, is intact. Free space (or move the checkpoint "
+                      "folder) and rerun: training resumes from the last finished epoch") from error
 
 
 def load_model_state(path: Path, model: torch.nn.Module) -> torch.nn.Module:
@@ -84,6 +96,7 @@ def fit(
     device: str = "auto",
     precision: str = "fp32",
     validate: Callable[[torch.nn.Module], float] | None = None,
+    frozen: Sequence[torch.nn.Module] = (),
     num_workers: int = 0,
     progress: bool = True,
     log: logging.Logger | None = None,
@@ -93,7 +106,8 @@ def fit(
     Epochs are numbered from 1. ``validate(model)`` (higher is better) runs after every epoch in eval
     mode without gradients; ``best.pt`` keeps the first epoch with the highest value. Parameters with
     ``requires_grad=False`` (a frozen loss network inside the model) are left out of the optimizer. A checkpoint
-    of more epochs than asked for is refused: its weights are not those of ``epochs`` epochs.
+    of more epochs than asked for is refused: its weights are not those of ``epochs`` epochs. ``frozen`` modules
+    (a loss network outside the model) move to the device with the model and are never trained or saved.
     """
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
@@ -107,6 +121,8 @@ def fit(
     config = {"seed": seed, "batch_size": batch_size, "lr": lr}
 
     model.to(dev)
+    for module in frozen:
+        module.to(dev)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the model has no trainable parameters (all have requires_grad=False)")

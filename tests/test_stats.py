@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lossnet.analysis import intervals
+from lossnet import stats as intervals
 from lossnet.benchmarks.scores import read_replicates, read_scores, replicates_path, write_scores
 from lossnet.benchmarks.similarity.scoring import score_jnd
 
