@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 
 from ..._util import atomic_output
 from ...data.download import download, file_digest
+from ...images import read_image
 
 log = logging.getLogger(__name__)
 BASE_URL = "https://www.cs.toronto.edu/~vmnih/data/mass_roads"
@@ -93,8 +94,7 @@ def check_tiff(path: Path) -> None:
 def read_sat(path: Path) -> np.ndarray:
     """A satellite tile as uint8 (H, W, 3) RGB."""
     check_tiff(path)
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+    return read_image(path)  # one decoder for every reader: 16-bit scaled to 8 bits, not clipped
 
 
 def read_map(path: Path) -> np.ndarray:
