@@ -132,13 +132,14 @@ def _fetch_tile(url: str, destination: Path, name: str, manifest: Manifest, time
     download(url, destination, sha256=recorded, progress=False, timeout=timeout)
     if recorded:
         return
+    # Without a pinned checksum download() writes a sidecar: the manifest keeps it instead.
+    sidecar = destination.with_name(destination.name + ".sha256")
     try:
         check_tiff(destination)
     except MRDError as error:
         destination.unlink()
+        sidecar.unlink(missing_ok=True)  # the checksum of a file that is gone
         raise MRDError(f"downloaded {url}, but {error} (deleted it; rerun to fetch it again)") from error
-    # Without a pinned checksum download() writes a sidecar: the manifest keeps it instead.
-    sidecar = destination.with_name(destination.name + ".sha256")
     digest = sidecar.read_text().split()[0] if sidecar.exists() else file_digest(destination)
     sidecar.unlink(missing_ok=True)
     manifest.record(name, digest)
