@@ -121,7 +121,8 @@ def decode_image(source: bytes | str | os.PathLike, name: str | None = None) -> 
     except FileNotFoundError:
         raise ImageReadError(f"cannot read {name}: no such file") from None
     except Image.DecompressionBombError as error:
-        raise ImageReadError(f"cannot read {name}: {error}; shrink it first") from None
+        raise ImageReadError(f"cannot read {name}: {' '.join(str(error).split())} shrink it first (or raise "
+                             "PIL.Image.MAX_IMAGE_PIXELS if you trust the file)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise ImageReadError(f"cannot read {name} as an image ({reason}): the file is corrupt or truncated, or "

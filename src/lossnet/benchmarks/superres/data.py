@@ -36,7 +36,7 @@ from .remote_zip import open_zip, read_members
 
 COCO_SIZE = 288
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-SSIM_WINDOW = 7  # skimage's structural_similarity needs this many pixels a side
+SSIM_WINDOW = 11  # the Gaussian SSIM window of skimage (sigma 1.5, truncated at 3.5 sigma) needs this many pixels
 DEFAULT_SCALES = (4, 8)  # config superres.scales; prepare_test_set checks sizes for the largest
 BSDS_TEST = "/images/test/"
 
@@ -56,7 +56,7 @@ def decode_image(data: bytes, name: str) -> tuple[np.ndarray, bool]:
 
 def minimum_size(scale: int) -> int:
     """The smallest side of an HR test image that can be scored at ``scale``: cropped to a multiple of the scale,
-    it must keep an SSIM window (7 pixels) after ``scale`` border pixels are shaved on each side."""
+    it must keep an SSIM window (11 pixels) after ``scale`` border pixels are shaved on each side."""
     return -(-(2 * scale + SSIM_WINDOW) // scale) * scale
 
 
@@ -67,7 +67,7 @@ def check_size(name: str, image: np.ndarray, scales: Iterable[int]) -> None:
     if min(height, width) < minimum_size(scale):
         raise SuperresDataError(f"{name} is {width}x{height}: at x{scale} an image needs at least "
                                 f"{minimum_size(scale)} pixels a side (cropped to a multiple of {scale}, {scale} "
-                                "border pixels shaved, a 7-pixel SSIM window); remove it or use a larger one")
+                                "border pixels shaved, an 11-pixel SSIM window); remove it or use a larger one")
 
 
 def resize_crop(image: np.ndarray, size: int = COCO_SIZE) -> np.ndarray:
