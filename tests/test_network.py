@@ -210,3 +210,17 @@ def test_missing_imagenet_weights_offline_say_where_they_were_looked_for(tmp_pat
     assert str(tmp_path / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth") in message
     assert "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth" in message
     assert "state_dict" in message
+
+
+def test_register_architecture_checks_its_module_paths_at_once():
+    # Issue 20 item 11: `...` or a wrong path was accepted and the error later blamed the label.
+    from lossnet.zoo import ARCHITECTURES, register_architecture
+
+    before = ARCHITECTURES["alexnet"]
+    good = dict(before.layers)
+    for layers, message in (({**good, "L": ...}, r"layers \{'L': Ellipsis\} are not module paths"),
+                            ({**good, "L": "feature.11"}, r"layers.L: 'feature.11' is not a module"),
+                            ({**good, "L": "classifier.1"}, r"\['L'\] of alexnet give vectors")):
+        with pytest.raises(ValueError, match=message):
+            register_architecture("alexnet", layers)
+        assert ARCHITECTURES["alexnet"] is before  # a refused definition changes nothing

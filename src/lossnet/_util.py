@@ -35,7 +35,8 @@ def atomic_output(path: str | os.PathLike, suffix: str = ".partial") -> Iterator
     try:
         yield partial
     except BaseException:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only file system refuses even this: keep the first error
+            partial.unlink(missing_ok=True)
         raise
     os.replace(partial, path)
 
@@ -72,6 +73,24 @@ def content_digest(path: str | os.PathLike, note: bool = False) -> str:
             with contextlib.suppress(OSError), atomic_output(note_path) as partial:
                 partial.write_text(json.dumps(record))
     return _DIGESTS[key]
+
+
+def check_output_path(path: str | os.PathLike, option: str = "--output") -> None:
+    """Fail now, not after the computation, when a file cannot be written at ``path`` (every CLI command's outputs
+    are checked by this before it runs)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a directory: give the path of a file, e.g. {path / 'scores.csv'}")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"{option} {path} cannot be written: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path} cannot be written: no permission to write in {folder} (or it is on a "
+                         "read-only file system)")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"{option} {path} cannot be written: the file exists and is read-only")
 
 
 def write_csv(table, path: str | os.PathLike, **to_csv_kwargs) -> Path:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 from . import __version__
 
@@ -34,21 +36,25 @@ def _archs(args: argparse.Namespace) -> None:
 def _compare(args: argparse.Namespace) -> None:
     import csv
 
-    from .compare import compare, parse_size
+    from ._util import atomic_output
+    from .compare import compare
 
     rows = compare(args.a, args.b, arch=args.arch, layers=args.layers, weights=args.weights, distance=args.distance,
-                   resize=parse_size(args.resize), calibrated=args.calibrated, device=args.device, seed=args.seed)
+                   resize=args.resize, calibrated=args.calibrated, device=args.device, seed=args.seed)
     first = next(rows)  # the network is built and the first pair read before the output file is created
-    output = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
-    try:
+
+    def write(output) -> None:
         writer = csv.DictWriter(output, fieldnames=list(first))
         writer.writeheader()
         writer.writerow(first)
         for row in rows:
             writer.writerow(row)
-    finally:
-        if args.output:
-            output.close()
+
+    if not args.output:
+        write(sys.stdout)
+        return
+    with atomic_output(args.output) as partial, open(partial, "w", newline="", encoding="utf-8") as output:
+        write(output)  # a pair that fails leaves no file, not a header and the rows before it
 
 
 def _attributes(args: argparse.Namespace) -> None:
@@ -87,11 +93,83 @@ def _recommend(args: argparse.Namespace) -> None:
         print(references.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (``lossnet compare: error: argument --resize: ...``) and exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see `{self.prog} --help`)\n")
+
+
+def argument_type(check: Callable[[str], object], name: str | None = None) -> Callable[[str], object]:
+    """An argparse ``type`` from a function that raises ValueError with a message: argparse shows the message
+    (it would show only "invalid value" for a plain ValueError)."""
+    def convert(text: str) -> object:
+        try:
+            return check(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = name or check.__name__
+    return convert
+
+
+def _number(text: str, kind: type) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    """An integer of at least 1 (a scale, a count)."""
+    value = int(_number(text, int))
+    if value < 1:
+        raise ValueError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    """A probability threshold in [0, 1) ("> threshold": at 1 nothing would pass)."""
+    value = _number(text, float)
+    if not 0 <= value < 1:
+        raise ValueError(f"must be a probability in [0, 1), got {text}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    """A finite number of 0 or more (a distance in pixels)."""
+    value = _number(text, float)
+    if value < 0:
+        raise ValueError(f"must be 0 or more, got {text}")
+    return value
+
+
+positive_int = argument_type(_positive_int, "positive_int")
+probability = argument_type(_probability, "probability")
+non_negative = argument_type(_non_negative, "non_negative")
+
+
+def _resize(text: str):
+    from .compare import parse_size
+
+    return parse_size(text)
+
+
+def _rank_distance(text: str) -> str:
+    from .analysis.rank import check_rank_distance
+
+    return check_rank_distance(text)
+
+
 def parser() -> argparse.ArgumentParser:
     from .benchmarks import BENCHMARKS
 
-    main = argparse.ArgumentParser(prog="lossnet", description=__doc__)
+    main = _Parser(prog="lossnet", description=__doc__)
     main.add_argument("--version", action="version", version=f"lossnet {__version__}")
+    main.add_argument("--debug", action="store_true", help="show the traceback of an error (default: a one-line message)")
     commands = main.add_subparsers(dest="command", required=True)
 
     archs = commands.add_parser("archs", help="list architectures and their E/S/M/L extraction layers")
@@ -119,11 +197,12 @@ def parser() -> argparse.ArgumentParser:
                               "or the network-free l2, ssim, mmdpp")
     compare.add_argument("--calibrated", action=argparse.BooleanOptionalAction, default=None,
                          help="LPIPS per-channel weights from the lpips package (default: where they exist)")
-    compare.add_argument("--resize", metavar="N|HxW", help="resize every image to this size first")
+    compare.add_argument("--resize", metavar="N|HxW", type=argument_type(_resize, "size"),
+                         help="resize every image to this size first")
     compare.add_argument("--output", "-o", help="CSV file to write (default: stdout)")
     compare.add_argument("--device", default="auto")
     compare.add_argument("--seed", type=int, default=0, help="seed of random weights and of MMD++")
-    compare.set_defaults(run=_compare)
+    compare.set_defaults(run=_compare, outputs=("output",))
 
     for name, entry in BENCHMARKS.items():  # each benchmark may bring commands of its own
         if entry.commands:
@@ -139,9 +218,10 @@ def parser() -> argparse.ArgumentParser:
     rank.add_argument("-o", "--output", required=True)
     rank.add_argument("--replicates", nargs="*", default=[], metavar="FILE",
                       help="bootstrap replicates files (X.replicates.csv beside each job's scores): rank intervals")
-    rank.add_argument("--distance", help="the feature distance whose similarity scores are ranked, as config "
-                      "similarity.rank_distance (default: lpips, the paper's)")
-    rank.set_defaults(run=_rank)
+    rank.add_argument("--distance", type=argument_type(_rank_distance, "distance"),
+                      help="the feature distance whose similarity scores are ranked (lpips, mse, meanpool, gram), as "
+                           "config similarity.rank_distance (default: lpips, the paper's)")
+    rank.set_defaults(run=_rank, outputs=("output",))
 
     recommend = commands.add_parser("recommend", help="best loss networks (arch, layer, weights) for a task, with cost")
     recommend.add_argument("--task", required=True, metavar="BENCHMARK",
@@ -149,13 +229,16 @@ def parser() -> argparse.ArgumentParser:
     recommend.add_argument("--scores", default="results/tables/scores.csv")
     recommend.add_argument("--attributes-dir", default="results/attributes", help="folder of {arch}.csv attributes")
     recommend.add_argument("--top", type=int, default=5)
-    recommend.add_argument("--distance", default=None,
+    recommend.add_argument("--distance", default=None, type=argument_type(_rank_distance, "distance"),
                            help="the feature distance to recommend by, as similarity.rank_distance (default: the only "
                                 "one in the scores, else lpips)")
     recommend.set_defaults(run=_recommend)
 
     for sub in [main, *commands.choices.values()]:  # defaults in every --help
         sub.formatter_class = _DefaultsFormatter
+        if sub is not main:  # --debug after the command too; SUPPRESS: absent, it leaves the main parser's value
+            sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show the traceback of an error (default: a one-line message)")
         for action in sub._actions:
             if not action.help and action.default not in (None, argparse.SUPPRESS) and action.option_strings:
                 action.help = "(default: %(default)s)"
@@ -180,17 +263,58 @@ def _needs_workflow_extra(commands: argparse._SubParsersAction, benchmark: str, 
     stub.set_defaults(run=run)
 
 
+def _one_line(message: object) -> str:
+    """A message on one line: its lines joined by "; " (a CLI error is one line)."""
+    if isinstance(message, KeyError) and message.args:
+        message = message.args[0]
+    return "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
+
+
+# What a command raises for bad input or a bad environment; anything else is a bug, still reported on one line.
+EXPECTED_ERRORS = (ValueError, KeyError, OSError, RuntimeError, MemoryError, ArithmeticError)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command. Errors are one line, ``lossnet <command>: error: ...`` (exit 1; argument errors exit 2),
+    warnings ``lossnet <command>: warning: ...``; ``--debug`` shows the traceback instead."""
+    import warnings
+
+    from ._util import check_output_path
+
     args = parser().parse_args(argv)
-    try:
-        args.run(args)
-    except ImportError as error:
-        hint = f"; this command needs {WORKFLOW_EXTRA_HINT}" if error.name in _WORKFLOW_MODULES else ""
-        print(f"lossnet {args.command}: error: {error}{hint}", file=sys.stderr)
-        return 1
-    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as error:
-        print(f"lossnet {args.command}: error: {error}", file=sys.stderr)
-        return 1
+    prefix = f"lossnet {args.command}"
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"{prefix}: warning: {_one_line(message)}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        if not args.debug:
+            warnings.showwarning = show
+        try:
+            for name in getattr(args, "outputs", ()):
+                if getattr(args, name, None):
+                    check_output_path(getattr(args, name))
+            args.run(args)
+            sys.stdout.flush()  # a closed pipe (`lossnet archs vgg16 | head`) is found here, not at exit
+        except BrokenPipeError:
+            # The reader stopped reading: nothing to say. Point stdout at devnull so the exit flush is silent.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+        except ImportError as error:
+            if args.debug:
+                raise
+            hint = f"; this command needs {WORKFLOW_EXTRA_HINT}" if error.name in _WORKFLOW_MODULES else ""
+            print(f"{prefix}: error: {_one_line(error)}{hint}", file=sys.stderr)
+            return 1
+        except Exception as error:
+            if args.debug:
+                raise
+            kind = "" if isinstance(error, EXPECTED_ERRORS) else f"{type(error).__name__}: "
+            hint = "" if kind == "" else " (an unexpected error: --debug shows where)"
+            if isinstance(error, MemoryError):
+                kind = "out of memory: "
+            print(f"{prefix}: error: {kind}{_one_line(error) or type(error).__name__}{hint}", file=sys.stderr)
+            return 1
     return 0
 
 

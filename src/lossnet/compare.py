@@ -12,7 +12,10 @@ from typing import Iterator, Sequence
 
 import torch
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm"}
+from .images import IMAGE_SUFFIXES, decode_image, resize as resize_image
+
+# The largest side --resize accepts: beyond it the network's features alone exceed any machine's memory.
+MAX_RESIZE_SIDE = 8192
 
 
 def image_pairs(a: str | os.PathLike, b: str | os.PathLike) -> list[tuple[Path, Path]]:
@@ -53,23 +56,22 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
         size = ()
     if len(size) not in (1, 2) or min(size) < 1:
         raise ValueError(f"--resize takes N or HxW (e.g. 256 or 192x256), got {text!r}")
+    if max(size) > MAX_RESIZE_SIDE:
+        raise ValueError(f"at most {MAX_RESIZE_SIDE} pixels a side, got {text!r} (larger images do not fit in "
+                         "memory through a loss network)")
     return (size[0], size[0]) if len(size) == 1 else size  # type: ignore[return-value]
 
 
 def read_image(path: Path, size: tuple[int, int] | None = None) -> torch.Tensor:
-    """An image file as a (1, 3, H, W) float tensor in [0, 1] (RGB), resized to ``size`` (H, W) when given."""
-    import numpy as np
-    from PIL import Image
+    """An image file as a (1, 3, H, W) float tensor in [0, 1] (RGB), resized to ``size`` (H, W) when given.
 
-    try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            if size is not None and image.size != (size[1], size[0]):
-                image = image.resize((size[1], size[0]), Image.Resampling.BICUBIC)
-            array = np.asarray(image, dtype=np.float32) / 255.0
-    except OSError as error:
-        raise ValueError(f"cannot read {path} as an image: {error}") from error
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).unsqueeze(0)
+    Decoded by :func:`lossnet.images.decode_image` (16-bit scaled to 8 bits, transparency and unknown modes
+    refused with the file named).
+    """
+    array = decode_image(Path(path))[0]
+    if size is not None:
+        array = resize_image(array, size)
+    return torch.from_numpy(array.astype("float32") / 255.0).permute(2, 0, 1).unsqueeze(0)
 
 
 def compare(
@@ -87,7 +89,8 @@ def compare(
     """Yield one row ``{a, b, arch, layers, weights, distance, value}`` per image pair.
 
     ``distance="lpips"`` is :class:`lossnet.LPIPS` (calibrated where the lpips package has weights, unless
-    ``calibrated=False``); ``mse``, ``meanpool`` and ``gram`` sum over the layers of a :class:`LossNetwork`;
+    ``calibrated=False``; the row's distance is :attr:`LPIPS.label`, ``lpips-calibrated`` only on the ImageNet
+    backbone the channel weights were learned on); ``mse``, ``meanpool`` and ``gram`` sum over the layers of a :class:`LossNetwork`;
     ``l2``, ``ssim`` and ``mmdpp`` compare the images without a network. The network (and its weights) is built
     before any image is read, so a missing weights file fails at once.
     """
@@ -104,8 +107,7 @@ def compare(
     elif distance == "lpips":
         function = LPIPS(arch, layers, weights, calibrated=calibrated, seed=seed).to(dev)
         layer_names = " ".join(function.network.layers)
-        if function.calibrated:
-            distance = "lpips-calibrated"
+        distance = function.label
     elif distance in FEATURE_DISTANCES:
         from .distances import distance as feature_distance
 
@@ -122,7 +124,10 @@ def compare(
         if x.shape != y.shape:
             raise ValueError(f"{path_a} is {x.shape[3]}x{x.shape[2]} but {path_b} is {y.shape[3]}x{y.shape[2]} "
                              "(width x height): give both one size with --resize N or HxW")
-        with torch.no_grad():
-            value = float(function(x.to(dev), y.to(dev)).reshape(-1)[0])
+        try:
+            with torch.no_grad():
+                value = float(function(x.to(dev), y.to(dev)).reshape(-1)[0])
+        except ValueError as error:  # e.g. an image below the network's minimum size
+            raise ValueError(f"{path_a} and {path_b}: {error}") from error
         yield {"a": str(path_a), "b": str(path_b), "arch": arch, "layers": layer_names, "weights": str(weights),
                "distance": distance, "value": value}

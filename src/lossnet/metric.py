@@ -17,6 +17,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ._inputs import should_check_range, unit_images, warn_if_out_of_range
 from .distances.features import lpips_channels
 from .network import LossNetwork
 from .zoo import LAYER_LABELS, LAYER_PRESETS
@@ -49,6 +50,14 @@ def load_lpips_weights(arch: str, version: str = "0.1") -> list[torch.Tensor]:
     return [state[f"lin{i}.model.1.weight"].flatten().float() for i in range(len(state))]
 
 
+def label(calibrated: bool, weights: str | os.PathLike) -> str:
+    """What an LPIPS result is: ``lpips-calibrated`` only with the ImageNet weights the channel weights were learned
+    on; the channel weights on any other backbone (random, a state_dict) are ``lpips-channel-weighted``."""
+    if not calibrated:
+        return "lpips"
+    return "lpips-calibrated" if str(weights) == "imagenet" else "lpips-channel-weighted"
+
+
 class LPIPS(nn.Module):
     """Perceptual distance between two image batches: ``LPIPS("alexnet")(x, y)`` -> shape (N,).
 
@@ -60,11 +69,17 @@ class LPIPS(nn.Module):
             (offline use).
         calibrated: use LPIPS v0.1's learned per-channel weights (from the ``lpips`` package). ``None`` (default)
             means yes where they exist (the three architectures at ``layers="lpips"``), else the unweighted sum.
-        value_range: the range of the inputs, ``(0, 1)`` by default; ``(-1, 1)`` as the ``lpips`` package's default
-            (its ``normalize=False``), or ``(0, 255)``. A warning is given once when inputs fall clearly outside it.
+        value_range: the range of float inputs, ``(0, 1)`` by default; ``(-1, 1)`` as the ``lpips`` package's
+            default (its ``normalize=False``), or ``(0, 255)``. The first batch is checked, and a warning given when
+            it falls clearly outside (only the first: the check reads tensor values, which would sync the GPU on
+            every call and break ``torch.compile(fullgraph=True)``; it is skipped while compiling). uint8 inputs
+            are read as 8-bit images in [0, 255] whatever the range.
         seed: seed of ``weights="random"``.
 
-    Differentiable in the inputs; the network is frozen. Both batches must have the same shape (N, 3, H, W).
+    Differentiable in the inputs; the network is frozen. Both batches must have the same shape (N, 3, H, W);
+    float16, bfloat16 and float64 inputs are cast to the module's dtype. :attr:`label` says what the metric is:
+    ``lpips-calibrated`` (LPIPS v0.1 on the ImageNet backbone its channel weights were learned on),
+    ``lpips-channel-weighted`` (those weights on another backbone: a warning says so) or ``lpips``.
     """
 
     def __init__(
@@ -98,25 +113,23 @@ class LPIPS(nn.Module):
             if len(self.channel_weights) != len(self.network.layers):
                 raise ValueError(f"the lpips package has {len(self.channel_weights)} calibrated layers for {arch}, "
                                  f"layers='lpips' gives {len(self.network.layers)}")
-        self._warned = False
+        self.label = label(self.calibrated, weights)
+        if self.calibrated and self.label != "lpips-calibrated":
+            warnings.warn(f"LPIPS's channel weights were learned on the ImageNet {arch}, not on weights={weights!s}: "
+                          f"unless that file holds them, the result is not the LPIPS metric (labelled {self.label!r}); "
+                          "pass calibrated=False (--no-calibrated) for the unweighted distance", stacklevel=2)
+        self._range_checked = False
 
     def _to_unit_range(self, images: torch.Tensor) -> torch.Tensor:
-        low, high = self.value_range
-        if not self._warned and images.numel():
-            margin = 0.1 * (high - low)
-            lo, hi = images.detach().aminmax()
-            if lo < low - margin or hi > high + margin:
-                self._warned = True
-                hint = " (it looks like [0, 255]: pass value_range=(0, 255) or divide by 255)" if hi > 2 * high else ""
-                warnings.warn(f"LPIPS inputs span [{lo:.3g}, {hi:.3g}], outside the expected value_range "
-                              f"{self.value_range}{hint}", stacklevel=3)
-        if (low, high) == (0.0, 1.0):
-            return images
-        return (images - low) / (high - low)
+        return unit_images(images, self.value_range, "LPIPS")
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if x.shape != y.shape:
             raise ValueError(f"LPIPS compares two batches of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+        if should_check_range(self._range_checked):
+            self._range_checked = True
+            for images in (x, y):
+                warn_if_out_of_range(images, self.value_range, "LPIPS")
         features_x = self.network(self._to_unit_range(x))
         features_y = self.network(self._to_unit_range(y))
         total = 0
@@ -128,4 +141,4 @@ class LPIPS(nn.Module):
         return total
 
     def extra_repr(self) -> str:
-        return f"calibrated={self.calibrated}, value_range={self.value_range}"
+        return f"calibrated={self.calibrated}, label={self.label!r}, value_range={self.value_range}"

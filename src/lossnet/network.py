@@ -10,6 +10,7 @@ import torchvision
 from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
+from ._inputs import as_dtype
 from .weights import build_model
 from .zoo import LAYER_LABELS, LAYER_PRESETS, get_architecture, layer_preset
 
@@ -30,6 +31,14 @@ def resolve_layers(arch: str, layers: str | Sequence[str]) -> dict[str, str]:
         raise ValueError(
             f"unknown layer(s) {unknown} for {arch}: use one of the labels {list(LAYER_LABELS)} or a module path "
             f"of torchvision's {arch}, e.g. {', '.join(sorted(_module_nodes(arch), key=_natural)[:40])}..."
+        )
+    flat = [layer for layer, path in resolved.items() if path not in spatial_layers(arch)]
+    if flat:
+        spatial = sorted(spatial_layers(arch), key=_natural)
+        raise ValueError(
+            f"layer(s) {flat} of {arch} give vectors, not spatial feature maps (N, C, H, W), which the distances "
+            f"compare: use a label {list(LAYER_LABELS)} or a spatial module path, the deepest being "
+            f"{', '.join(spatial[-8:])} (`lossnet archs {arch}` lists them all)"
         )
     return resolved
 
@@ -65,6 +74,56 @@ def _module_nodes(arch: str) -> set[str]:
         prefixes = {".".join(node.split(".")[:i]) for node in eval_nodes for i in range(1, node.count(".") + 2)}
         _NODE_CACHE[arch] = {name for name, _ in model.named_modules() if name in prefixes}
     return _NODE_CACHE[arch]
+
+
+def _meta_extractor(arch: str, paths: Sequence[str]) -> nn.Module:
+    """A feature extractor of ``arch`` on the meta device: shapes only, no memory, no arithmetic."""
+    spec = get_architecture(arch)
+    with torch.device("meta"):
+        model = torchvision.models.get_model(arch, weights=None, **spec.build_kwargs).eval()
+    return create_feature_extractor(model, return_nodes={path: path for path in dict.fromkeys(paths)})
+
+
+_SPATIAL_CACHE: dict[str, frozenset[str]] = {}
+_PROBE_SIZE = 224
+
+
+def spatial_layers(arch: str) -> frozenset[str]:
+    """Module paths of ``arch`` whose output is a spatial feature map (N, C, H, W): the layers a distance can
+    compare. The classifier's linear layers (and anything after a flatten) are not."""
+    if arch not in _SPATIAL_CACHE:
+        spatial, remaining = set(), sorted(_module_nodes(arch))
+        while remaining:  # a container and its last module share a node, and an extractor returns it once
+            outputs = _meta_extractor(arch, remaining)(torch.empty(1, 3, _PROBE_SIZE, _PROBE_SIZE, device="meta"))
+            spatial |= {path for path, value in outputs.items() if value.ndim == 4}
+            remaining = [path for path in remaining if path not in outputs] if outputs else []
+        _SPATIAL_CACHE[arch] = frozenset(spatial)
+    return _SPATIAL_CACHE[arch]
+
+
+_MINIMUM_CACHE: dict[tuple[str, tuple[str, ...]], int] = {}
+
+
+def minimum_input_size(arch: str, paths: Sequence[str], largest: int = 1024) -> int:
+    """The smallest square input (pixels a side) that reaches every layer of ``paths`` (module paths) of ``arch``
+    without a pooling or convolution running out of pixels; found once on the meta device (shapes only)."""
+    key = (arch, tuple(sorted(set(paths))))
+    if key not in _MINIMUM_CACHE:
+        extractor = _meta_extractor(arch, key[1])
+
+        def fits(size: int) -> bool:
+            try:
+                extractor(torch.empty(1, 3, size, size, device="meta"))
+            except RuntimeError:
+                return False
+            return True
+
+        low, high = 1, largest  # the answer lies in [low, high]: bisect on the first size that fits
+        while low < high:
+            middle = (low + high) // 2
+            low, high = (low, middle) if fits(middle) else (middle + 1, high)
+        _MINIMUM_CACHE[key] = low
+    return _MINIMUM_CACHE[key]
 
 
 class LossNetwork(nn.Module):
@@ -117,10 +176,25 @@ class LossNetwork(nn.Module):
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"expected images of shape (N, 3, H, W) in [0, 1], got {tuple(images.shape)}")
+        images = as_dtype(images, self.mean.dtype, "LossNetwork")
         if self.normalize_input:
-            images = (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
-        features = self.extractor(images)
+            images = (images - self.mean) / self.std
+        try:
+            features = self.extractor(images)
+        except RuntimeError:
+            self._check_size(images)
+            raise
         return {layer: features[path] for layer, path in self.layers.items()}
+
+    def _check_size(self, images: torch.Tensor) -> None:
+        """Turn torch's error on too small an input into one that says the minimum size."""
+        height, width = images.shape[-2:]
+        smallest = minimum_input_size(self.arch, list(self.layers.values()))
+        if min(height, width) < smallest:
+            deepest = list(self.layers)[-1]
+            raise ValueError(f"{self.arch} (up to layer {deepest}) needs images of at least {smallest}x{smallest} "
+                             f"pixels, got {width}x{height} (width x height): upsample or pad them "
+                             f"(lossnet compare: --resize {smallest})") from None
 
     def extra_repr(self) -> str:
         return f"arch={self.arch!r}, layers={self.layers}, weights={self.weights!r}"

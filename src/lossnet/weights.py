@@ -50,6 +50,7 @@ def build_model(arch: str, weights: str | os.PathLike = "imagenet", seed: int = 
     else:
         state_dict = _read_state_dict(Path(weights))
         source = str(weights)
+        _check_finite(state_dict, source)
     state_dict = {
         _DENSENET_OLD_KEY.sub(r"\1\2", key): value
         for key, value in state_dict.items()
@@ -77,6 +78,15 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             f"weights file {path} does not exist (weights must be 'imagenet', 'random' or a state_dict path)"
         )
     return _load_tensors(path, "give the path of a state_dict saved with torch.save(model.state_dict(), path)")
+
+
+def _check_finite(state_dict: dict[str, torch.Tensor], source: str) -> None:
+    """Refuse weights holding NaN or infinity: every distance computed with them would be NaN, found much later."""
+    bad = [key for key, value in state_dict.items()
+           if torch.is_floating_point(value) and not bool(torch.isfinite(value).all())]
+    if bad:
+        raise ValueError(f"weights {source} hold NaN or infinite values in {len(bad)} tensor(s), e.g. {bad[0]}: "
+                         "the file comes from a diverged or damaged training run; save a healthy state_dict")
 
 
 def _load_tensors(path: Path, advice: str) -> dict[str, torch.Tensor]:

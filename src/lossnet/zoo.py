@@ -48,11 +48,31 @@ def register_architecture(
             f"cannot register architecture {name!r}: torchvision has no classification model of that "
             f"name (see torchvision.models.list_models(module=torchvision.models))"
         )
+    if not isinstance(layers, Mapping):
+        raise ValueError(f"architecture {name!r}: layers must map each of {list(LAYER_LABELS)} to a module path, "
+                         f"got {layers!r}")
     missing = [label for label in LAYER_LABELS if label not in layers]
     if missing:
         raise ValueError(f"architecture {name!r} must name a module for each of the layers {missing}")
+    not_paths = {label: path for label, path in layers.items() if not isinstance(path, str) or not path}
+    if not_paths:
+        raise ValueError(f"architecture {name!r}: layers {not_paths} are not module paths (strings such as "
+                         "'features.4'); `lossnet archs <name>` lists them")
     arch = Architecture(name, dict(layers), dict(build_kwargs or {}))
+    previous = ARCHITECTURES.get(name)
     ARCHITECTURES[name] = arch
+    try:  # the module paths must exist now, not when a label is first used
+        from .network import _NODE_CACHE, _SPATIAL_CACHE, check_layer_paths, resolve_layers
+
+        _NODE_CACHE.pop(name, None), _SPATIAL_CACHE.pop(name, None)  # build_kwargs may change the graph
+        check_layer_paths(name, dict(layers), where=f"architecture {name!r} layers")
+        resolve_layers(name, list(LAYER_LABELS))  # and give spatial feature maps
+    except BaseException:
+        if previous is None:
+            ARCHITECTURES.pop(name, None)
+        else:
+            ARCHITECTURES[name] = previous
+        raise
     return arch
 
 

@@ -169,3 +169,21 @@ def test_rank_intervals_from_joint_replicates(scores):
     wide = [v + rng.normal(0, 10, 200) for v in imagenet["value"]]
     spread = rank(imagenet, replicate_table(imagenet, wide)).set_index("arch")
     assert (spread["position_low"] == 1).all() and (spread["position_high"] == 3).all()
+
+
+def test_a_nan_score_ranks_last_with_a_warning_instead_of_vanishing(scores):
+    # Issue 20 item 4: the NaN was dropped, C ranked over fewer metrics and came first.
+    table = scores[scores["weights"] == "imagenet"].copy()
+    table.loc[(table["arch"] == "C") & (table["metric"] == "jnd"), "value"] = np.nan
+    with pytest.warns(UserWarning, match=r"1 score\(s\) are NaN, e.g. similarity jnd of C layer E.*rank last"):
+        ranked = rank(table).set_index("arch")
+    # similarity for C: 2afc rank 1.5 (tied with A), jnd rank 3 (last) -> 2.25, as if its jnd were the worst.
+    assert ranked.loc["C", "similarity"] == 2.25
+    assert ranked.loc["C", "n_benchmarks"] == 2
+
+
+def test_two_rows_for_one_score_are_refused(scores):
+    # Issue 20 item 4: the larger value was silently taken.
+    table = pd.concat([scores, scores.iloc[[0]].assign(value=0.99)], ignore_index=True)
+    with pytest.raises(ValueError, match=r"2 rows score the same .* similarity 2afc of A layer E"):
+        rank(table)

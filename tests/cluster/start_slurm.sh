@@ -19,7 +19,9 @@
 # Daemons talk over 127.0.0.1, so the host name need not resolve.
 #
 # It refuses to overwrite a slurm.conf it did not write. Exit status: 0 up; 2 not root; 3 packages missing and
-# not installable; 4 a daemon did not come up (logs in $LOG_DIR); 5 a foreign slurm.conf is in the way.
+# not installable (no apt-get, or apt has no such packages: the only status on which the test skips); 4 a daemon
+# did not come up (logs in $LOG_DIR); 5 a foreign slurm.conf is in the way; 6 apt's lock stayed busy for
+# $LOSSNET_APT_LOCK_TIMEOUT_S seconds (default 600: apt waits for it); 7 apt-get failed otherwise.
 set -euo pipefail
 
 MARKER="# written by lossnet tests/cluster/start_slurm.sh"
@@ -31,6 +33,8 @@ JOBCOMP_LOG="$LOG_DIR/jobcomp.log"
 MIN_CPUS=${LOSSNET_SLURM_MIN_CPUS:-8}
 MIN_MEM_MB=${LOSSNET_SLURM_MIN_MEM_MB:-128000}
 WAIT_S=${LOSSNET_SLURM_WAIT_S:-60}
+APT_LOCK_TIMEOUT_S=${LOSSNET_APT_LOCK_TIMEOUT_S:-600}
+SBIN=${LOSSNET_SLURM_SBIN:-/usr/sbin}  # where the daemons are installed (tests point it elsewhere)
 
 say() { echo "start_slurm: $*" >&2; }
 die() { local code=$1; shift; say "ERROR: $*"; exit "$code"; }
@@ -40,18 +44,28 @@ die() { local code=$1; shift; say "ERROR: $*"; exit "$code"; }
 # 1. packages -------------------------------------------------------------------------------------------------
 need_install=0
 for command in slurmctld slurmd sinfo sbatch munged mungekey; do
-    command -v "$command" >/dev/null 2>&1 || [[ -x /usr/sbin/$command ]] || need_install=1
+    command -v "$command" >/dev/null 2>&1 || [[ -x $SBIN/$command ]] || need_install=1
 done
 if [[ $need_install -eq 1 ]]; then
     command -v apt-get >/dev/null 2>&1 || die 3 "slurm/munge are not installed and apt-get is not available"
     say "installing slurmctld slurmd slurm-client munge with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     packages=(slurmctld slurmd slurm-client munge)
-    if ! apt-get install -y --no-install-recommends "${packages[@]}" >/tmp/lossnet-slurm-apt.log 2>&1; then
+    apt_log=/tmp/lossnet-slurm-apt.log
+    # Another apt (unattended-upgrades, a parallel CI step) may hold dpkg's lock: wait for it instead of failing.
+    apt=(apt-get -o "DPkg::Lock::Timeout=$APT_LOCK_TIMEOUT_S")
+    if ! "${apt[@]}" install -y --no-install-recommends "${packages[@]}" >"$apt_log" 2>&1; then
         # A fresh machine has no package lists yet.
-        apt-get update >>/tmp/lossnet-slurm-apt.log 2>&1 \
-            && apt-get install -y --no-install-recommends "${packages[@]}" >>/tmp/lossnet-slurm-apt.log 2>&1 \
-            || die 3 "apt-get install ${packages[*]} failed (log: /tmp/lossnet-slurm-apt.log)"
+        if ! { "${apt[@]}" update >>"$apt_log" 2>&1 \
+               && "${apt[@]}" install -y --no-install-recommends "${packages[@]}" >>"$apt_log" 2>&1; }; then
+            # Exit 3 (the test skips) only when the packages truly cannot be had; anything else is a failure.
+            if grep -qiE "could not get lock|unable to acquire the dpkg|is another process using it" "$apt_log"; then
+                die 6 "apt's lock stayed busy for ${APT_LOCK_TIMEOUT_S}s (log: $apt_log); rerun when the other apt is done"
+            elif grep -qiE "unable to locate package|has no installation candidate|no installation candidate" "$apt_log"; then
+                die 3 "apt has no ${packages[*]} (log: $apt_log)"
+            fi
+            die 7 "apt-get install ${packages[*]} failed (log: $apt_log)"
+        fi
     fi
 fi
 export PATH="$PATH:/usr/sbin:/sbin"

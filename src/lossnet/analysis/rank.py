@@ -35,6 +35,9 @@ from ..benchmarks.scores import ALL_LAYERS, REFERENCE_WEIGHTS, read_replicates, 
 from ..stats import LEVEL, rank_interval
 
 PRIMARY_DISTANCE = "lpips"
+# The feature distances (lossnet.distances.FEATURE_DISTANCES, named here without importing torch): the only ones a
+# similarity ranking can rank by. The network-free distances (l2, ssim, mmdpp) score references, not loss networks.
+RANKABLE_DISTANCES = ("lpips", "mse", "meanpool", "gram")
 # The columns of a rankings table that are not a benchmark's mean rank.
 RANKING_COLUMNS = ("weights", "arch", "overall", "n_benchmarks", "position", "reference")
 INTERVAL_SUFFIXES = ("_low", "_high")  # <benchmark>_low, overall_high, position_low, ...
@@ -42,6 +45,41 @@ INTERVAL_SUFFIXES = ("_low", "_high")  # <benchmark>_low, overall_high, position
 
 def _column(scores: pd.DataFrame, name: str) -> pd.Series:
     return scores[name].fillna("").astype(str) if name in scores else pd.Series("", index=scores.index)
+
+
+def check_rank_distance(distance: str) -> str:
+    """Return ``distance`` if similarity scores can be ranked by it (a feature distance), else a ValueError saying
+    which can (the ``lossnet rank --distance`` option and the config's ``similarity.rank_distance``)."""
+    if distance not in RANKABLE_DISTANCES:
+        raise ValueError(f"cannot rank by the distance {distance!r}: only the feature distances "
+                         f"{', '.join(RANKABLE_DISTANCES)} rank loss networks (the network-free l2, ssim and mmdpp "
+                         "are references, listed beside the ranking)")
+    return distance
+
+
+def check_scores(scores: pd.DataFrame, distance: str | None = None) -> None:
+    """Refuse two rows for one (weights, benchmark, metric, arch, layer) (one would silently win), and warn of NaN
+    headline scores of architectures, which rank last on their metric (see :func:`rank`)."""
+    rows = headline(scores, distance)
+    repeated = rows[rows.duplicated(KEYS, keep=False)]
+    if len(repeated):
+        first = repeated.iloc[0]
+        raise ValueError(f"{len(repeated)} rows score the same (weights, benchmark, metric, arch, layer), e.g. "
+                         f"{first['benchmark']} {first['metric']} of {first['arch']} layer {first['layer']} "
+                         f"({first['weights']}): a scores file is given twice, or two runs were merged; keep one")
+    missing = rows[rows["value"].isna() & (rows["weights"] != REFERENCE_WEIGHTS)]
+    if len(missing):
+        first = missing.iloc[0]
+        warnings.warn(f"{len(missing)} score(s) are NaN, e.g. {first['benchmark']} {first['metric']} of "
+                      f"{first['arch']} layer {first['layer']} ({first['weights']}): they rank last on their metric "
+                      "(an undefined score is no better than any); rerun the job if it failed", stacklevel=2)
+
+
+def _worst_if_nan(oriented: np.ndarray | pd.Series):
+    """Oriented scores (higher is better) with NaN as -inf: a NaN ranks last instead of vanishing, which would rank
+    its architecture over fewer metrics."""
+    return oriented.fillna(-np.inf) if isinstance(oriented, pd.Series) else np.where(np.isnan(oriented), -np.inf,
+                                                                                     oriented)
 
 
 def ranked_distance(scores: pd.DataFrame, distance: str | None = None) -> str:
@@ -84,7 +122,8 @@ def best_layers(scores: pd.DataFrame, distance: str | None = None) -> pd.DataFra
     rows["oriented"] = rows["value"].where(rows["higher_is_better"], -rows["value"])
     # On a tie the earlier layer wins (E before S, M, L), as the cheaper loss network.
     order = {label: i for i, label in enumerate(LAYER_LABELS)}
-    rows = rows.dropna(subset=["oriented"]).sort_values(
+    rows["oriented"] = _worst_if_nan(rows["oriented"])
+    rows = rows.sort_values(
         "layer", kind="stable", key=lambda layers: layers.map(lambda layer: order.get(layer, len(order)))
     )
     best = rows.loc[rows.groupby(["weights", "benchmark", "metric", "arch"], sort=False)["oriented"].idxmax()]
@@ -110,10 +149,9 @@ def _point_ranks(scores: pd.DataFrame, distance: str | None = None) -> tuple[pd.
     rows = headline(scores, distance)
     is_ref = rows["weights"] == REFERENCE_WEIGHTS
     best = best_layers(rows[~is_ref], distance)
-    best["rank"] = best.groupby(["weights", "benchmark", "metric"])["value"].rank(method="average")
-    # rank() ranks ascending; flip where higher is better so that 1 is always the best.
-    count = best.groupby(["weights", "benchmark", "metric"])["value"].transform("count")
-    best["rank"] = best["rank"].where(~best["higher_is_better"], count + 1 - best["rank"])
+    # 1 = best: rank the negated oriented scores ascending (NaN as the worst, ties averaged).
+    worse = -_worst_if_nan(pd.Series(_oriented(best["value"], best["higher_is_better"]), index=best.index))
+    best["rank"] = worse.groupby([best["weights"], best["benchmark"], best["metric"]]).rank(method="average")
     references = rows[is_ref].dropna(subset=["value"])
     variants = list(dict.fromkeys(best["weights"])) or [REFERENCE_WEIGHTS]
     would = []
@@ -145,9 +183,12 @@ def rank(scores: pd.DataFrame, replicates: pd.DataFrame | None = None, level: fl
     ``position`` (1 = best overall; ties share the lower position) and ``reference``. Each weights variant is
     ranked on its own; references (weights "none") are listed under every variant with their would-be ranks, no
     ``overall`` and no ``position``. With ``replicates`` (a replicates table), the rank intervals too. Where rows
-    name how features were compared, only ``distance`` (config ``similarity.rank_distance``) is ranked.
+    name how features were compared, only ``distance`` (config ``similarity.rank_distance``) is ranked. A NaN score
+    ranks last on its metric (with a warning); two rows for one (weights, benchmark, metric, arch, layer) are an
+    error (:func:`check_scores`).
     """
     distance = ranked_distance(scores, distance)
+    check_scores(scores, distance)
     best, would = _point_ranks(scores, distance)
     archs, refs = _per_benchmark(best), _per_benchmark(would)
     benchmarks = benchmark_order([c for c in [*archs.columns, *refs.columns] if c not in ("weights", "arch")])
@@ -193,9 +234,9 @@ def rank_intervals(scores: pd.DataFrame, replicates: pd.DataFrame, best: pd.Data
     if best is None or would is None:
         best, would = _point_ranks(scores, distance)
     rows = headline(scores, distance)
-    archs = rows[rows["weights"] != REFERENCE_WEIGHTS].dropna(subset=["value"]).reset_index(drop=True)
+    archs = rows[rows["weights"] != REFERENCE_WEIGHTS].reset_index(drop=True)
     archs = archs.astype({"layer": str})
-    matrix = _oriented(_replicate_matrix(archs, replicates, distance), archs["higher_is_better"])
+    matrix = _worst_if_nan(_oriented(_replicate_matrix(archs, replicates, distance), archs["higher_is_better"]))
     resamples = matrix.shape[1]
     metric_ranks: dict[tuple, list[np.ndarray]] = {}  # (weights, arch, benchmark) -> rank replicates per metric
     best_of: dict[tuple, tuple[list[str], np.ndarray]] = {}  # (weights, benchmark, metric) -> archs, best values
@@ -272,6 +313,7 @@ def write_rankings(score_paths: Iterable[Path | str], output: Path | str, replic
                    distance: str | None = None) -> pd.DataFrame:
     """Read scores (and the replicates files given, for rank intervals), rank by ``distance`` where rows name one,
     and write the rankings CSV (the ``lossnet rank`` command)."""
+    check_rank_distance(distance)
     scores = read_scores(score_paths)
     distance = distance or PRIMARY_DISTANCE  # the rankings file is never ranked by a distance nobody chose
     compared = set(_column(scores, "distance")) - {""}

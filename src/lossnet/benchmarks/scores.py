@@ -68,7 +68,13 @@ def read_scores(paths: Iterable[Path | str]) -> pd.DataFrame:
     """Concatenate score CSVs, checking each has the schema's columns."""
     frames = []
     for path in paths:
-        frame = pd.read_csv(path, keep_default_na=False, na_values={"value": ["", "nan", "NaN"]})
+        try:
+            frame = pd.read_csv(path, keep_default_na=False, na_values={"value": ["", "nan", "NaN"]})
+        except pd.errors.EmptyDataError:
+            raise ValueError(f"{path} is empty: not a scores file (need the columns {SCORE_COLUMNS}); the job that "
+                             "wrote it may have failed, rerun it") from None
+        except pd.errors.ParserError as error:
+            raise ValueError(f"{path} is not a readable CSV ({' '.join(str(error).split())})") from None
         missing = [column for column in SCORE_COLUMNS if column not in frame.columns]
         if missing:
             raise ValueError(f"{path} is not a scores file: missing columns {missing} (need {SCORE_COLUMNS})")

@@ -174,3 +174,13 @@ def test_listing_with_a_sat_tile_without_map_is_an_error(remote, tmp_path):
     (served / "index.html").write_text("<a href='elsewhere.tif'>elsewhere.tif</a>")
     with pytest.raises(MRDError, match=r"test/sat/\d+_15\.tiff has no map partner"):
         download_split("test", tmp_path / "local", remote.url, progress=False)
+
+
+def test_a_failed_tile_leaves_no_checksum_sidecar(remote, tmp_path):
+    # Issue 20 item 11: the tile was deleted but its .tiff.sha256 stayed behind.
+    victim = next((tmp_path / "www" / "mass_roads" / "test" / "sat").glob("*.tiff"))
+    _truncate(victim)
+    local = tmp_path / "local"
+    with pytest.raises(MRDError, match=victim.name):
+        download_split("test", local, remote.url, workers=1, progress=False)
+    assert not list(local.rglob("*.sha256"))

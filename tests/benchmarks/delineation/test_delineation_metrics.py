@@ -154,3 +154,21 @@ def test_cli_delineation_metrics(tmp_path, capsys):
     (truth_dir / "t.tif").rename(truth_dir / "u.tif")
     assert main([*args, "--output", str(output)]) == 1
     assert "no truth map" in capsys.readouterr().err
+
+
+def test_two_truth_maps_of_one_stem_are_named(tmp_path):
+    # Issue 20 item 3: t1.tif and t1.tiff: one was used silently (the empty one, scoring 0).
+    pred_dir, truth_dir = tmp_path / "pred", tmp_path / "truth"
+    pred_dir.mkdir(), truth_dir.mkdir()
+    _save_png(pred_dir / "t1.png", horizontal_road(40) * 0.5)
+    _save_map(truth_dir / "t1.tif", horizontal_road(40))
+    _save_map(truth_dir / "t1.tiff", np.zeros((64, 64), bool))
+    with pytest.raises(ValueError, match=r"two truth map files of the stem 't1': .*t1\.tif and .*t1\.tiff"):
+        score_predictions(pred_dir, truth_dir)
+
+
+def test_threshold_and_slack_are_checked_by_the_library_too(tmp_path):
+    with pytest.raises(ValueError, match=r"--threshold 2"):
+        score_predictions(tmp_path, tmp_path, threshold=2)
+    with pytest.raises(ValueError, match=r"--slack nan"):
+        score_predictions(tmp_path, tmp_path, slack=float("nan"))

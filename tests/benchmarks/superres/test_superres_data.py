@@ -189,3 +189,42 @@ def test_member_with_a_bad_crc_is_named(server, demo_inputs):
     server.files["/val2014.zip"] = bytes(payload)
     with pytest.raises(DownloadError, match=re.escape(info.filename)):
         list(read_members(open_zip(f"{server.url}/val2014.zip"), [info.filename]))
+
+
+def test_a_remote_file_that_is_not_a_zip_names_its_url(server):
+    # Issue 20 item 11: zipfile's BadZipFile without the URL.
+    server.files["/broken.zip"] = b"<html>not found</html>" * 10
+    with pytest.raises(DownloadError, match=r"/broken\.zip is not a zip file, or is truncated"):
+        open_zip(f"{server.url}/broken.zip")
+
+
+def test_a_zip_holding_one_member_name_twice_is_refused():
+    # Issue 20 item 3: the same image came back three times as training data.
+    names = ["train2014/a.jpg", "train2014/b.jpg", "train2014/a.jpg", "train2014/a.jpg"]
+    with pytest.raises(data.SuperresDataError, match=r"train2014/a\.jpg more than once"):
+        data.select_members(names, 2, seed=0)
+
+
+def test_two_images_of_one_stem_in_a_test_folder_are_named(tmp_path):
+    # Issue 20 item 3: HDF5's "name already exists", naming no file.
+    folder = demo.make_hr_folder(tmp_path / "set5", 1, seed=1)
+    png = next(folder.glob("*.png"))
+    Image.open(png).convert("RGB").save(png.with_suffix(".bmp"))
+    with pytest.raises(data.SuperresDataError, match=rf"{png.stem}.*{png.name}.*keep only one"):
+        data.prepare_test_set(folder, tmp_path / "set5.h5", "set5")
+    assert not (tmp_path / "set5.h5").exists()
+
+
+def test_an_image_too_small_for_the_scale_is_refused_when_the_test_set_is_built(tmp_path):
+    # Issue 20 item 9: a 12x12 image failed every x4 job after training, in skimage's words.
+    folder = demo.make_hr_folder(tmp_path / "set5", 1, seed=1)
+    Image.new("RGB", (12, 12), "gray").save(folder / "tiny.png")
+    with pytest.raises(data.SuperresDataError, match=r"tiny of .* is 12x12: at x4 an image needs at least 20"):
+        data.prepare_test_set(folder, tmp_path / "set5.h5", "set5", scales=[4])
+    assert data.minimum_size(4) == 20 and data.minimum_size(8) == 32
+    Image.new("RGB", (20, 20), "gray").save(folder / "tiny.png")
+    data.prepare_test_set(folder, tmp_path / "set5.h5", "set5", scales=[4])
+    from lossnet.benchmarks.superres.evaluate import bicubic_upscaler, evaluate_images
+
+    table = evaluate_images(bicubic_upscaler(4), {"set5": tmp_path / "set5.h5"}, 4, progress=False)
+    assert table["ssim"].notna().all()  # the smallest accepted image is scored

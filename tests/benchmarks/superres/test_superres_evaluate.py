@@ -115,3 +115,14 @@ def test_superres_metrics_command(prepared, tmp_path):
     args.run(args)
     table = pd.read_csv(tmp_path / "out" / "metrics.csv")
     pd.testing.assert_frame_equal(table, ev.score_folders(tmp_path / "hr", tmp_path / "sr", 4))
+
+
+def test_two_sr_images_of_one_stem_are_named(tmp_path):
+    # Issue 20 item 3: a.png and a.jpg in the SR folder: one was used silently.
+    image = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    (tmp_path / "hr").mkdir(), (tmp_path / "sr").mkdir()
+    Image.fromarray(image).save(tmp_path / "hr" / "a.png")
+    Image.fromarray(image).save(tmp_path / "sr" / "a.png")
+    Image.fromarray(255 - image).save(tmp_path / "sr" / "a.jpg")
+    with pytest.raises(ev.SuperresDataError, match=r"stem 'a': .*a\.jpg and .*a\.png.*keep only one"):
+        ev.score_folders(tmp_path / "hr", tmp_path / "sr", 4)

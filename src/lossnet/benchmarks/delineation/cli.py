@@ -8,6 +8,8 @@ from .metrics import DEFAULT_SLACK, DEFAULT_THRESHOLD
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    from ...cli import non_negative, probability
+
     metrics = commands.add_parser(
         "delineation-metrics", help="score road predictions (PNG probabilities) against MRD-style .tif maps",
         description="Correctness, completeness and quality (protocol section 5) of every prediction in PRED_DIR "
@@ -15,10 +17,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "TRUTH_DIR (.tif, road = non-zero), one CSV row per image, NaN where undefined.")
     metrics.add_argument("pred_dir")
     metrics.add_argument("truth_dir")
-    metrics.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="road where probability > this")
-    metrics.add_argument("--slack", type=float, default=DEFAULT_SLACK, help="tolerance in pixels")
+    metrics.add_argument("--threshold", type=probability, default=DEFAULT_THRESHOLD, help="road where probability > this")
+    metrics.add_argument("--slack", type=non_negative, default=DEFAULT_SLACK, help="tolerance in pixels")
     metrics.add_argument("--output", required=True, help="CSV to write: image, correctness, completeness, quality")
-    metrics.set_defaults(run=_metrics)
+    metrics.set_defaults(run=_metrics, outputs=("output",))
 
 
 def _metrics(args: argparse.Namespace) -> None:

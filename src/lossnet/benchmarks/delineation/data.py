@@ -36,6 +36,7 @@ from PIL import Image
 
 from ..._util import atomic_output, progress_bar
 from ...data.download import download, file_digest
+from ...images import read_image
 
 log = logging.getLogger(__name__)
 BASE_URL = "https://www.cs.toronto.edu/~vmnih/data/mass_roads"
@@ -92,8 +93,7 @@ def check_tiff(path: Path) -> None:
 def read_sat(path: Path) -> np.ndarray:
     """A satellite tile as uint8 (H, W, 3) RGB."""
     check_tiff(path)
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+    return read_image(path)  # one decoder for every reader: 16-bit scaled to 8 bits, not clipped
 
 
 def read_map(path: Path) -> np.ndarray:
@@ -131,13 +131,14 @@ def _fetch_tile(url: str, destination: Path, name: str, manifest: Manifest, time
     download(url, destination, sha256=recorded, progress=False, timeout=timeout)
     if recorded:
         return
+    # Without a pinned checksum download() writes a sidecar: the manifest keeps it instead.
+    sidecar = destination.with_name(destination.name + ".sha256")
     try:
         check_tiff(destination)
     except MRDError as error:
         destination.unlink()
+        sidecar.unlink(missing_ok=True)  # the checksum of a file that is gone
         raise MRDError(f"downloaded {url}, but {error} (deleted it; rerun to fetch it again)") from error
-    # Without a pinned checksum download() writes a sidecar: the manifest keeps it instead.
-    sidecar = destination.with_name(destination.name + ".sha256")
     digest = sidecar.read_text().split()[0] if sidecar.exists() else file_digest(destination)
     sidecar.unlink(missing_ok=True)
     manifest.record(name, digest)

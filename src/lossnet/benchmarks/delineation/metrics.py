@@ -19,15 +19,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 from scipy.ndimage import distance_transform_edt
 from skimage.morphology import skeletonize
 
 from ..._util import atomic_output
+from ...images import by_stem, decode_image, images_in
 
 METRICS = ("correctness", "completeness", "quality")
 DEFAULT_THRESHOLD = 0.3
 DEFAULT_SLACK = 3.0
+TRUTH_SUFFIXES = (".tif", ".tiff")
 
 
 @dataclass(frozen=True)
@@ -94,21 +95,22 @@ def tile_counts(probability: np.ndarray, truth: np.ndarray, threshold: float = D
 
 
 def read_probability_png(path: Path) -> np.ndarray:
-    """A prediction PNG as float probabilities (value / 255); it must be 8-bit greyscale."""
-    try:
-        with Image.open(path) as image:
-            if image.mode != "L":
-                raise ValueError(f"{path} is a {image.mode} image: predictions must be 8-bit greyscale PNGs "
-                                 "(mode L, probability = value / 255)")
-            return np.asarray(image, np.float32) / 255.0
-    except (OSError, SyntaxError) as error:
-        raise ValueError(f"cannot read the prediction {path}: {error}") from error
+    """A prediction PNG as float probabilities (value / 255); it must be greyscale (8-bit, or 16-bit read as 8)."""
+    rgb, grey = decode_image(Path(path))
+    if not grey:
+        raise ValueError(f"{path} is a RGB image: predictions must be 8-bit greyscale PNGs (mode L, probability "
+                         "= value / 255; 16-bit greyscale is read as 8-bit)")
+    return rgb[..., 0].astype(np.float32) / 255.0
 
 
 def _pairs(pred_dir: Path, truth_dir: Path) -> list[tuple[str, Path, Path]]:
-    """(stem, prediction PNG, truth map) matched by stem; a file without its partner is an error."""
-    predictions = {path.stem: path for path in pred_dir.glob("*.png")}
-    truths = {path.stem: path for path in [*truth_dir.glob("*.tif"), *truth_dir.glob("*.tiff")]}
+    """(stem, prediction PNG, truth map) matched by stem; a file without its partner, or two files of one stem
+    (``t1.tif`` and ``t1.tiff``), is an error."""
+    for folder in (pred_dir, truth_dir):
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder} is not a folder")
+    predictions = by_stem(images_in(pred_dir, (".png",)), "prediction")
+    truths = by_stem(images_in(truth_dir, TRUTH_SUFFIXES), "truth map")
     if not predictions:
         raise FileNotFoundError(f"no .png predictions in {pred_dir}")
     lonely = sorted(set(predictions) - set(truths))
@@ -122,11 +124,20 @@ def _pairs(pred_dir: Path, truth_dir: Path) -> list[tuple[str, Path, Path]]:
     return [(stem, predictions[stem], truths[stem]) for stem in sorted(predictions)]
 
 
+def check_parameters(threshold: float, slack: float) -> None:
+    """A threshold is a probability in [0, 1); the slack a finite distance in pixels, not negative."""
+    if not 0 <= threshold < 1:
+        raise ValueError(f"--threshold {threshold}: a probability in [0, 1) (road where probability > threshold)")
+    if not (math.isfinite(slack) and slack >= 0):
+        raise ValueError(f"--slack {slack}: a finite number of pixels, 0 or more")
+
+
 def score_predictions(pred_dir: str | os.PathLike, truth_dir: str | os.PathLike,
                       threshold: float = DEFAULT_THRESHOLD, slack: float = DEFAULT_SLACK) -> pd.DataFrame:
     """One row per tile: ``image, correctness, completeness, quality`` (NaN where undefined)."""
     from .data import read_map
 
+    check_parameters(threshold, slack)
     rows = []
     for stem, prediction_path, truth_path in _pairs(Path(pred_dir), Path(truth_dir)):
         probability, truth = read_probability_png(prediction_path), read_map(truth_path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from pathlib import Path
 
@@ -27,26 +26,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     sim.add_argument("--device", default="auto")
     sim.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     sim.add_argument("--seed", type=int, default=0)
-    sim.set_defaults(run=_similarity)
+    sim.set_defaults(run=_similarity, outputs=("output",))
 
     demo = commands.add_parser("demo-data", help="write a synthetic BAPPS-format folder (offline demo data)")
     demo.add_argument("output")
     demo.add_argument("--n", type=int, default=64, help="triplets per 2AFC subset and pairs per JND subset")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(run=_demo_data)
-
-
-def check_output_path(path: Path) -> None:
-    """Fail now, not after the computation, when a file cannot be written at ``path``."""
-    if path.is_dir():
-        raise ValueError(f"--output {path} is a directory: give the path of a CSV file, e.g. {path / 'scores.csv'}")
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise ValueError(f"--output {path} cannot be written: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"--output {path} cannot be written: no permission to write in {folder}")
 
 
 def _similarity(args: argparse.Namespace) -> None:
@@ -58,7 +44,6 @@ def _similarity(args: argparse.Namespace) -> None:
 
     build_model(args.arch, args.weights, seed=args.seed)  # weights first: a missing file fails before any decoding
     layers = args.layers
-    check_output_path(Path(args.output))
     if not args.subsets_2afc and not args.subsets_jnd:
         raise ValueError("--subsets-2afc and --subsets-jnd are both empty: name at least one subset to score")
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    from ...cli import positive_int
+
     metrics = commands.add_parser(
         "superres-metrics",
         help="score your own SR outputs as benchmark 2 does (Y-channel PSNR/SSIM, `scale` border shaved)",
@@ -16,9 +18,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     metrics.add_argument("hr_dir", help="folder of ground-truth HR images (png, jpg, bmp)")
     metrics.add_argument("sr_dir", help="folder of your SR outputs, one per HR image, same file stems")
-    metrics.add_argument("--scale", type=int, required=True, help="the upscaling factor (also the border shaved)")
+    metrics.add_argument("--scale", type=positive_int, required=True, help="the upscaling factor (also the border shaved)")
     metrics.add_argument("--output", required=True, help="CSV to write (columns image, psnr, ssim)")
-    metrics.set_defaults(run=_superres_metrics)
+    metrics.set_defaults(run=_superres_metrics, outputs=("output",))
 
 
 def _superres_metrics(args: argparse.Namespace) -> None:

@@ -21,7 +21,6 @@ A file that does not decode (corrupt or truncated) stops the step with :class:`S
 
 from __future__ import annotations
 
-import io
 import tarfile
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -30,11 +29,14 @@ import h5py
 import numpy as np
 from PIL import Image
 
+from ... import images as image_files
 from ..._util import atomic_output, progress_bar
 from .remote_zip import open_zip, read_members
 
 COCO_SIZE = 288
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+SSIM_WINDOW = 11  # the Gaussian SSIM window of skimage (sigma 1.5, truncated at 3.5 sigma) needs this many pixels
+DEFAULT_SCALES = (4, 8)  # config superres.scales; prepare_test_set checks sizes for the largest
 BSDS_TEST = "/images/test/"
 
 
@@ -43,17 +45,28 @@ class SuperresDataError(ValueError):
 
 
 def decode_image(data: bytes, name: str) -> tuple[np.ndarray, bool]:
-    """RGB uint8 (H, W, 3) of an encoded image, and whether it was greyscale; a damaged file is named."""
+    """RGB uint8 (H, W, 3) of an encoded image, and whether it was greyscale (:func:`lossnet.images.decode_image`:
+    16-bit scaled to 8 bits, transparency refused); a damaged file is named."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()  # decode now: a truncated file fails here, not later
-            grey = image.mode in ("1", "L", "LA", "I", "I;16", "F")
-            return np.asarray(image.convert("RGB")), grey
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise SuperresDataError(
-            f"cannot decode image {name}: {type(error).__name__}: {error}. The file is corrupt or truncated; "
-            "delete it (or its archive) and rerun to download it again."
-        ) from error
+        return image_files.decode_image(data, name)
+    except image_files.ImageReadError as error:
+        raise SuperresDataError(f"{error} (in a downloaded archive: delete it and rerun to download it again)") from None
+
+
+def minimum_size(scale: int) -> int:
+    """The smallest side of an HR test image that can be scored at ``scale``: cropped to a multiple of the scale,
+    it must keep an SSIM window (11 pixels) after ``scale`` border pixels are shaved on each side."""
+    return -(-(2 * scale + SSIM_WINDOW) // scale) * scale
+
+
+def check_size(name: str, image: np.ndarray, scales: Iterable[int]) -> None:
+    """Refuse an image too small for the largest of ``scales``, naming it (not after training, in skimage's words)."""
+    scale = max(scales, default=1)
+    height, width = image.shape[:2]
+    if min(height, width) < minimum_size(scale):
+        raise SuperresDataError(f"{name} is {width}x{height}: at x{scale} an image needs at least "
+                                f"{minimum_size(scale)} pixels a side (cropped to a multiple of {scale}, {scale} "
+                                "border pixels shaved, an 11-pixel SSIM window); remove it or use a larger one")
 
 
 def resize_crop(image: np.ndarray, size: int = COCO_SIZE) -> np.ndarray:
@@ -68,11 +81,16 @@ def resize_crop(image: np.ndarray, size: int = COCO_SIZE) -> np.ndarray:
 
 def select_members(names: Iterable[str], n: int, seed: int) -> list[str]:
     """``n`` image members drawn with ``seed`` from the sorted list (returned in sorted order: archive order)."""
-    images = sorted(name for name in names if name.lower().endswith(IMAGE_SUFFIXES))
-    if n > len(images):
-        raise SuperresDataError(f"asked for {n} images but the archive holds only {len(images)}")
-    chosen = np.random.default_rng(seed).choice(len(images), size=n, replace=False)
-    return [images[i] for i in sorted(chosen)]
+    members = sorted(name for name in names if name.lower().endswith(IMAGE_SUFFIXES))
+    repeated = sorted({a for a, b in zip(members, members[1:]) if a == b})
+    if repeated:
+        raise SuperresDataError(f"the archive holds the member {repeated[0]} more than once ({len(repeated)} names "
+                                "repeated): a zip's members are read by name, so one copy would be used every time; "
+                                "rebuild the archive with unique names")
+    if n > len(members):
+        raise SuperresDataError(f"asked for {n} images but the archive holds only {len(members)}")
+    chosen = np.random.default_rng(seed).choice(len(members), size=n, replace=False)
+    return [members[i] for i in sorted(chosen)]
 
 
 def _write_atomic(output: Path, write) -> Path:
@@ -110,9 +128,13 @@ def prepare_coco(train_source: str | Path, val_source: str | Path, output: Path,
 
 
 def _folder_images(folder: Path) -> Iterator[tuple[str, bytes]]:
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files.images_in(folder, IMAGE_SUFFIXES)
     if not files:
         raise SuperresDataError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    try:
+        image_files.by_stem(files)  # images are matched (and stored) by stem: a.png and a.jpg cannot both be it
+    except ValueError as error:
+        raise SuperresDataError(str(error)) from None
     for path in files:
         yield str(path), path.read_bytes()
 
@@ -134,16 +156,26 @@ def test_images(source: Path) -> Iterator[tuple[str, np.ndarray, bool]]:
     """``(stem, RGB uint8, was_greyscale)`` of a folder of HR images or of the BSDS300 archive's test images."""
     source = Path(source)
     items = _folder_images(source) if source.is_dir() else _bsds_test_images(source)
+    seen: dict[str, str] = {}
     for name, data in items:
+        stem = Path(name.split(" in ")[0]).stem
+        if stem in seen:
+            raise SuperresDataError(f"two images of the stem {stem!r}: {seen[stem]} and {name}; images are matched "
+                                    "by stem, so keep only one of them")
+        seen[stem] = name
         image, grey = decode_image(data, name)
-        yield Path(name.split(" in ")[0]).stem, image, grey
+        yield stem, image, grey
 
 
-def prepare_test_set(source: Path, output: Path, dataset: str) -> Path:
-    """Decode a test set (folder or BSDS300 archive) into ``output`` at the images' own sizes."""
+def prepare_test_set(source: Path, output: Path, dataset: str, scales: Iterable[int] = DEFAULT_SCALES) -> Path:
+    """Decode a test set (folder or BSDS300 archive) into ``output`` at the images' own sizes; an image too small
+    for the largest of ``scales`` is refused now, not when every job scores it after training."""
+    scales = list(scales)
+
     def write(h5: h5py.File) -> None:
         grey = []
         for stem, image, was_grey in test_images(source):
+            check_size(f"{stem} of {source}", image, scales)
             h5.create_dataset(f"images/{stem}", data=image)
             grey += [stem] if was_grey else []
         h5.attrs.update(dataset=dataset, greyscale=np.array(grey, dtype=h5py.string_dtype()))

@@ -23,7 +23,7 @@ from torch import nn
 from ..._util import atomic_output, progress_bar, resolve_device, write_csv
 from ...stats import bootstrap_mean, interval
 from ..scores import INTERVAL_COLUMNS, score_table, write_scores
-from .data import SuperresDataError, read_test_set, test_images
+from .data import SuperresDataError, check_size, read_test_set, test_images
 from .degradation import bicubic_upscale, crop_to_scale, degrade
 from .metrics import psnr_y, ssim_y, to_uint8
 
@@ -127,6 +127,8 @@ def score_folders(hr_dir: Path, sr_dir: Path, scale: int) -> pd.DataFrame:
     HR images are cropped to a multiple of ``scale`` (the SR output must have that size) and ``scale`` border
     pixels are shaved, as in the benchmark.
     """
+    if scale < 1:
+        raise SuperresDataError(f"the scale must be a positive integer, got {scale}")
     hr = {stem: image for stem, image, _ in test_images(Path(hr_dir))}
     sr = {stem: image for stem, image, _ in test_images(Path(sr_dir))}
     unmatched = sorted(set(hr) ^ set(sr))
@@ -137,6 +139,7 @@ def score_folders(hr_dir: Path, sr_dir: Path, scale: int) -> pd.DataFrame:
         )
     rows = []
     for stem in sorted(hr):
+        check_size(f"{stem} in {hr_dir}", hr[stem], [scale])
         target = crop_to_scale(hr[stem], scale)
         if sr[stem].shape != target.shape:
             raise SuperresDataError(

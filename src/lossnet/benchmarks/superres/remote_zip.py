@@ -123,6 +123,8 @@ def open_zip(source: str | Path, *, cache_dir: Path | None = None, sha256: str |
         return _open_local(Path(source))
     try:
         return zipfile.ZipFile(HttpRangeFile(source))
+    except zipfile.BadZipFile as error:
+        raise DownloadError(f"{source} is not a zip file, or is truncated ({error}): check the URL") from error
     except RangeNotSupported as error:
         if cache_dir is None:
             raise DownloadError(f"{error}; give a cache_dir to download the whole file instead") from error
