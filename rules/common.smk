@@ -15,11 +15,11 @@ from lossnet.spec import LossSpec
 from lossnet.zoo import LAYER_LABELS, get_architecture, register_from_config
 
 try:
-    ARCHS = register_from_config(config["architectures"])
-    # A module path that torchvision's model lacks stops the run here, not in a job hours later.
+    # A module path that torchvision's model lacks stops the run here (naming the config key), not in a job later.
     for index, entry in enumerate(config["architectures"]):
         if isinstance(entry, dict):
             check_layer_paths(entry["name"], entry["layers"], where=f"architectures[{index}].layers")
+    ARCHS = register_from_config(config["architectures"])
 except ValueError as error:
     raise WorkflowError(f"config `architectures`: {error}")
 LAYERS = config["layers"]

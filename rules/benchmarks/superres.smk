@@ -107,6 +107,7 @@ rule prepare_superres_test:
         test_set="|".join(SR_TEST_SETS),
     params:
         source=lambda w: SR_SOURCES[w.test_set],
+        scales=SR_SCALES,  # images too small for the largest scale are refused here, not after training
     log:
         "logs/data/prepare_superres_{test_set}.log",
     script:

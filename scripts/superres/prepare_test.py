@@ -3,4 +3,4 @@ from lossnet.benchmarks.superres.data import prepare_test_set
 from lossnet.workflow import start
 
 start(snakemake)
-prepare_test_set(snakemake.params.source, snakemake.output[0], snakemake.wildcards.test_set)
+prepare_test_set(snakemake.params.source, snakemake.output[0], snakemake.wildcards.test_set, snakemake.params.scales)

@@ -313,9 +313,8 @@ def write_rankings(score_paths: Iterable[Path | str], output: Path | str, replic
                    distance: str | None = None) -> pd.DataFrame:
     """Read scores (and the replicates files given, for rank intervals), rank by ``distance`` where rows name one,
     and write the rankings CSV (the ``lossnet rank`` command)."""
-    check_rank_distance(distance)
+    distance = check_rank_distance(distance or PRIMARY_DISTANCE)  # never a distance nobody chose
     scores = read_scores(score_paths)
-    distance = distance or PRIMARY_DISTANCE  # the rankings file is never ranked by a distance nobody chose
     compared = set(_column(scores, "distance")) - {""}
     if compared and distance not in compared:
         raise ValueError(f"the scores compare features with {sorted(compared)} but not with {distance!r}, the "

@@ -31,12 +31,13 @@ from PIL import Image
 
 from ... import images as image_files
 from ..._util import atomic_output, progress_bar
+from .. import SUPERRES_SCALES
 from .remote_zip import open_zip, read_members
 
 COCO_SIZE = 288
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 SSIM_WINDOW = 11  # the Gaussian SSIM window of skimage (sigma 1.5, truncated at 3.5 sigma) needs this many pixels
-DEFAULT_SCALES = (4, 8)  # config superres.scales; prepare_test_set checks sizes for the largest
+DEFAULT_SCALES = SUPERRES_SCALES  # config superres.scales; prepare_test_set checks sizes for the largest
 BSDS_TEST = "/images/test/"
 
 
