@@ -14,6 +14,9 @@ min_version("8.0")
 configfile: "config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 # `gpu` is counted per machine: locally `--resources gpu=N` (profiles/default: 1) serialises GPU jobs; on a
 # cluster each job asks SLURM for its own GPU and the submitting host's count does not cap the queue.
 resource_scopes:
@@ -30,6 +33,8 @@ if workflow.exec_mode == ExecMode.DEFAULT:
 # common.smk defines the tables each benchmark fills (downloads, score files); download.smk reads them, so last.
 include: "rules/common.smk"
 include: "rules/attributes.smk"
+
+
 for benchmark in BENCHMARKS:
 
     include: f"rules/benchmarks/{benchmark}.smk"
@@ -41,10 +46,10 @@ include: "rules/download.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/tables/rankings.csv",
         "results/report.html",
         "results/figures/image_mean.png",
         expand("results/attributes/{arch}.csv", arch=ARCHS),
         final_targets,
-    default_target: True

@@ -17,6 +17,8 @@ rule scores_table:
     log:
         "logs/analysis/scores_table.log",
     localrule: True
+    conda:
+        ENV
     script:
         "../scripts/analysis/scores_table.py"
 
@@ -27,11 +29,13 @@ rule rankings:
         replicates=replicate_files,
     output:
         report("results/tables/rankings.csv", caption="../report/rankings.rst", category="Tables"),
-    params:
-        distance=RANK_DISTANCE,
     log:
         "logs/analysis/rankings.log",
     localrule: True
+    conda:
+        ENV
+    params:
+        distance=RANK_DISTANCE,
     script:
         "../scripts/analysis/rankings.py"
 
@@ -42,11 +46,13 @@ rule best_layers:
     output:
         best=report("results/tables/best_layers.csv", caption="../report/best_layers.rst", category="Tables"),
         summary=report("results/tables/layer_summary.csv", caption="../report/best_layers.rst", category="Tables"),
-    params:
-        distance=RANK_DISTANCE,
     log:
         "logs/report/best_layers.log",
     localrule: True
+    conda:
+        ENV
+    params:
+        distance=RANK_DISTANCE,
     script:
         "../scripts/analysis/best_layers.py"
 
@@ -58,11 +64,13 @@ rule correlations:
         attributes=ATTRIBUTE_FILES,
     output:
         report("results/tables/correlations.csv", caption="../report/correlations.rst", category="Tables"),
-    params:
-        distance=RANK_DISTANCE,
     log:
         "logs/report/correlations.log",
     localrule: True
+    conda:
+        ENV
+    params:
+        distance=RANK_DISTANCE,
     script:
         "../scripts/analysis/correlations.py"
 
@@ -72,17 +80,22 @@ rule figures:
         scores="results/tables/scores.csv",
         attributes=ATTRIBUTE_FILES,
     output:
-        report(expand("results/figures/{weights}/{name}.png", weights=WEIGHTS, name=FIGURES),
-               caption="../report/figures.rst", category="Figures"),
+        report(
+            expand("results/figures/{weights}/{name}.png", weights=WEIGHTS, name=FIGURES),
+            caption="../report/figures.rst",
+            category="Figures",
+        ),
         expand("results/figures/{weights}/{name}.pdf", weights=WEIGHTS, name=FIGURES),
+    log:
+        "logs/report/figures.log",
+    localrule: True
+    conda:
+        ENV
     params:
         distance=RANK_DISTANCE,
         names=FIGURES,
         weights=WEIGHTS,
-        outdir="results/figures",
-    log:
-        "logs/report/figures.log",
-    localrule: True
+        outdir=lambda w, output: Path(output[0]).parents[1],  # results/figures above {weights}/
     script:
         "../scripts/analysis/figures.py"
 
@@ -98,13 +111,15 @@ rule report:
         images=lambda wildcards: ["results/figures/image_mean.png"] + [p for p in final_targets() if p.endswith(".png")],
     output:
         report("results/report.html", caption="../report/report.rst", category="Report"),
+    log:
+        "logs/report/report.log",
+    localrule: True
+    conda:
+        ENV
     params:
         # What the page must say about this run: a banner for synthetic data / random weights, and provenance.
         banner=run_warnings(config),
         config_digest=config_digest(config),
         device=config["device"],
-    log:
-        "logs/report/report.log",
-    localrule: True
     script:
         "../scripts/analysis/report.py"

@@ -4,10 +4,12 @@
 rule attributes:
     output:
         "results/attributes/{arch}.csv",
+    log:
+        "logs/attributes/{arch}.log",
+    conda:
+        ENV
     params:
         arch=arch_params,
         input_sizes=config["attributes"]["input_sizes"],
-    log:
-        "logs/attributes/{arch}.log",
     script:
         "../scripts/attributes.py"

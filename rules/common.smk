@@ -1,11 +1,14 @@
-# What every rule file uses: the config's architectures, layers and weights variants, the input functions of the
-# per-job rules, and three tables that the benchmark rule files fill and others read lazily (at DAG time, so the
-# order of the includes after this file does not matter):
+# Functions and tables that every rule file uses, and no rules. The config's architectures, layers and weights
+# variants, the input functions of the per-job rules, and the tables that the benchmark rule files fill and others
+# read lazily (at DAG time, so the order of the includes after this file does not matter):
 #   DOWNLOADS  path under data/raw -> {url, sha256, md5}        (rules/download.smk downloads each)
 #   EXTRACTS   folder under data/raw -> the archive it unpacks from (its top folder has the folder's name)
 #   SCORE_FILES, TARGETS  benchmark -> its per-job scores CSVs / extra final outputs
 #   REPLICATE_FILES  benchmark -> the bootstrap replicates its jobs write beside their scores (optional: a
 #                    benchmark without them gets intervals nowhere and point ranks only; scores.replicates_path)
+import re
+from pathlib import Path
+
 from snakemake.exceptions import WorkflowError
 
 from lossnet.network import check_layer_paths
@@ -31,9 +34,9 @@ def benchmark_layers(section):
 
 
 WEIGHTS = config["weights"]
-ARCH_ENTRIES = {
-    (entry if isinstance(entry, str) else entry["name"]): entry for entry in config["architectures"]
-}
+# The conda environment of every rule (`--software-deployment-method conda`), the package with its workflow extra.
+ENV = str(Path(workflow.basedir) / "envs" / "lossnet.yaml")
+ARCH_ENTRIES = {(entry if isinstance(entry, str) else entry["name"]): entry for entry in config["architectures"]}
 DOWNLOADS = {}
 EXTRACTS = {}
 SCORE_FILES = {}
@@ -75,6 +78,25 @@ def weights_for(arch, variant):
     return files[arch]
 
 
+def networks_with_weights(entries, variant, where):
+    """Each `{arch, ...}` of an experiment's config list `where` with the weights source of `variant` and its label,
+    and the module paths of the architecture's layers (so that a remapped layer reruns the job)."""
+    for network in entries:
+        try:
+            get_architecture(network["arch"])
+        except ValueError as error:
+            raise WorkflowError(f"config `{where}`: {error}")
+    return [
+        {
+            **network,
+            "weights": weights_for(network["arch"], variant),
+            "weights_label": variant,
+            "modules": dict(get_architecture(network["arch"]).layers),
+        }
+        for network in entries
+    ]
+
+
 def weights_source(wildcards):
     return weights_for(wildcards.arch, wildcards.weights)
 
@@ -113,6 +135,21 @@ def replicate_files(wildcards=None):
     return [path for benchmark in config["benchmarks"] for path in REPLICATE_FILES.get(benchmark, [])]
 
 
+def one_of(paths):
+    """A wildcard constraint matching exactly the given paths (or nothing)."""
+    return "|".join(re.escape(path) for path in paths) or "^$"
+
+
+def output_folder(wildcards, output):
+    """A rule's first output (a folder it creates), for a script that takes the folder as a parameter."""
+    return output[0]
+
+
+def input_folder(wildcards, input):
+    """The folder a rule's first input lies in, for a script that reads its siblings."""
+    return str(Path(input[0]).parent)
+
+
 def final_targets(wildcards=None):
-    """What `rule all` makes beyond the rankings and the report: each enabled benchmark's own tables."""
+    """What the default target makes beyond the rankings and the report: each enabled benchmark's own tables."""
     return [path for benchmark in config["benchmarks"] for path in TARGETS.get(benchmark, [])]

@@ -13,27 +13,37 @@ AE_ROOT = {
     "download": {"svhn": "data/raw/svhn", "stl10": "data/raw/stl10/stl10_binary"},
     "demo": {"svhn": "data/demo/svhn", "stl10": "data/demo/stl10/stl10_binary"},
 }[AUTOENCODING["source"]]
+# What prepare_autoencoding decodes: the SVHN .mat files, or the stl10_binary folder.
+AE_RAW = {"svhn": [f"{AE_ROOT['svhn']}/{name}" for name in SVHN_FILES], "stl10": [AE_ROOT["stl10"]]}
 
 
 SCORE_FILES["autoencoding"] = expand(
     "results/scores/autoencoding/{weights}/{arch}/{layer}/{dataset}.csv",
-    weights=WEIGHTS, arch=ARCHS, layer=AE_LAYERS, dataset=AE_DATASETS,
-) + (expand("results/scores/autoencoding/none/pixel/{dataset}.csv", dataset=AE_DATASETS)
-     if AUTOENCODING["pixel_baseline"] else [])
+    weights=WEIGHTS,
+    arch=ARCHS,
+    layer=AE_LAYERS,
+    dataset=AE_DATASETS,
+) + (
+    expand("results/scores/autoencoding/none/pixel/{dataset}.csv", dataset=AE_DATASETS)
+    if AUTOENCODING["pixel_baseline"]
+    else []
+)
 REPLICATE_FILES["autoencoding"] = [replicates_of(path) for path in SCORE_FILES["autoencoding"]]
 
 
 rule demo_svhn:
     output:
         expand("data/demo/svhn/{name}", name=SVHN_FILES),
-    params:
-        dataset="svhn",
-        root="data/demo/svhn",
-        sizes=AUTOENCODING["demo"],
-        seed=config["seed"],
     log:
         "logs/data/demo_svhn.log",
     localrule: True
+    conda:
+        ENV
+    params:
+        dataset="svhn",
+        root=lambda w, output: Path(output[0]).parent,  # the folder of the generated .mat files
+        sizes=AUTOENCODING["demo"],
+        seed=config["seed"],
     script:
         "../../scripts/autoencoding/demo.py"
 
@@ -41,36 +51,31 @@ rule demo_svhn:
 use rule demo_svhn as demo_stl10 with:
     output:
         directory("data/demo/stl10/stl10_binary"),
-    params:
-        dataset="stl10",
-        root="data/demo/stl10",
-        sizes=AUTOENCODING["demo"],
-        seed=config["seed"],
     log:
         "logs/data/demo_stl10.log",
-
-
-def autoencoding_raw(wildcards):
-    """The SVHN .mat files or the stl10_binary folder that prepare_autoencoding decodes."""
-    return {"svhn": [f"{AE_ROOT['svhn']}/{name}" for name in SVHN_FILES], "stl10": [AE_ROOT["stl10"]]}[
-        wildcards.dataset
-    ]
+    params:
+        dataset="stl10",
+        root=lambda w, output: Path(output[0]).parent,  # stl10_binary's parent, as the archive unpacks
+        sizes=AUTOENCODING["demo"],
+        seed=config["seed"],
 
 
 rule prepare_autoencoding:
     input:
-        autoencoding_raw,
+        lambda w: AE_RAW[w.dataset],
     output:
         "data/prepared/{dataset}.h5",
+    log:
+        "logs/data/prepare_{dataset}.log",
     wildcard_constraints:
         dataset="|".join(AE_DATASETS),
+    conda:
+        ENV
+    resources:
+        mem_mb=lambda wildcards, attempt: 24000 * attempt,
     params:
         root=lambda w: AE_ROOT[w.dataset],
         max_unlabeled=AUTOENCODING["max_unlabeled"],
-    resources:
-        mem_mb=lambda wildcards, attempt: 24000 * attempt,
-    log:
-        "logs/data/prepare_{dataset}.log",
     script:
         "../../scripts/autoencoding/prepare.py"
 
@@ -81,19 +86,21 @@ rule autoencoder_train:
         weights=weights_input,
     output:
         "results/cache/autoencoding/{weights}/{arch}/{layer}/{dataset}.h5",
+    log:
+        "logs/autoencoding/train/{weights}/{arch}/{layer}/{dataset}.log",
     wildcard_constraints:
         dataset="|".join(AE_DATASETS),
-    params:
-        network=loss_spec,
-        settings=AUTOENCODING["train"],
-        seed=config["seed"],
+    conda:
+        ENV
     threads: AUTOENCODING["runtime"]["threads"]
     resources:
         gpu=1,
         mem_mb=lambda wildcards, attempt: 32000 * attempt,
         runtime=lambda wildcards, attempt: 720 * attempt,
-    log:
-        "logs/autoencoding/train/{weights}/{arch}/{layer}/{dataset}.log",
+    params:
+        network=loss_spec,
+        settings=AUTOENCODING["train"],
+        seed=config["seed"],
     script:
         "../../scripts/autoencoding/train.py"
 
@@ -111,16 +118,18 @@ rule autoencoder_probe:
     output:
         "results/scores/autoencoding/{weights}/{arch}/{layer}/{dataset}.csv",
         "results/scores/autoencoding/{weights}/{arch}/{layer}/{dataset}.replicates.csv",
+    log:
+        "logs/autoencoding/probe/{weights}/{arch}/{layer}/{dataset}.log",
     wildcard_constraints:
         dataset="|".join(AE_DATASETS),
-    params:
-        seed=config["seed"],
-        settings=AUTOENCODING["probe"],
+    conda:
+        ENV
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=lambda wildcards, attempt: 120 * attempt,
-    log:
-        "logs/autoencoding/probe/{weights}/{arch}/{layer}/{dataset}.log",
+    params:
+        seed=config["seed"],
+        settings=AUTOENCODING["probe"],
     script:
         "../../scripts/autoencoding/probe.py"
 

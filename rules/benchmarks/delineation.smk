@@ -4,7 +4,6 @@
 # plus the BCE-only reference (arch pixel, weights none).
 DELINEATION = config["delineation"]
 MRD_SPLITS = ["train", "valid", "test"]
-MRD_ROOT = {"download": "data/raw/mrd", "demo": "data/demo/mrd"}[DELINEATION["source"]]
 DL_LAYERS = benchmark_layers(DELINEATION)
 SCORE_FILES["delineation"] = expand(
     "results/scores/delineation/{weights}/{arch}/{layer}.csv", weights=WEIGHTS, arch=ARCHS, layer=DL_LAYERS
@@ -16,15 +15,17 @@ REPLICATE_FILES["delineation"] = [replicates_of(path) for path in SCORE_FILES["d
 rule download_mrd:
     output:
         "data/raw/mrd/{split}/SHA256SUMS",
-    wildcard_constraints:
-        split="|".join(MRD_SPLITS),
-    params:
-        root="data/raw/mrd",
-        url=DELINEATION["url"],
-        workers=DELINEATION["download_workers"],
     log:
         "logs/data/download_mrd_{split}.log",
+    wildcard_constraints:
+        split="|".join(MRD_SPLITS),
     localrule: True
+    conda:
+        ENV
+    params:
+        root=lambda w, output: Path(output[0]).parents[1],  # data/raw/mrd
+        url=DELINEATION["url"],
+        workers=DELINEATION["download_workers"],
     script:
         "../../scripts/delineation/download.py"
 
@@ -32,13 +33,15 @@ rule download_mrd:
 rule demo_mrd:
     output:
         directory("data/demo/mrd"),
+    log:
+        "logs/data/demo_mrd.log",
+    localrule: True
+    conda:
+        ENV
     params:
         tiles=DELINEATION["demo"]["tiles"],
         size=DELINEATION["demo"]["size"],
         seed=config["seed"],
-    log:
-        "logs/data/demo_mrd.log",
-    localrule: True
     script:
         "../../scripts/delineation/demo.py"
 
@@ -50,13 +53,16 @@ rule prepare_mrd:
         ],
     output:
         "data/prepared/mrd.h5",
-    params:
-        root=MRD_ROOT,
+    log:
+        "logs/data/prepare_mrd.log",
+    conda:
+        ENV
     resources:
         mem_mb=lambda wildcards, attempt: 4000 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,
-    log:
-        "logs/data/prepare_mrd.log",
+    params:
+        # the demo folder itself, or data/raw/mrd above the downloaded splits' SHA256SUMS
+        root=lambda w, input: input[0] if DELINEATION["source"] == "demo" else Path(input[0]).parents[1],
     script:
         "../../scripts/delineation/prepare.py"
 
@@ -68,18 +74,20 @@ rule delineation_train:
     output:
         "results/scores/delineation/{weights}/{arch}/{layer}.csv",
         "results/scores/delineation/{weights}/{arch}/{layer}.replicates.csv",
-    params:
-        network=loss_spec,
-        settings=DELINEATION["train"],
-        evaluation=DELINEATION["evaluation"],
-        seed=config["seed"],
+    log:
+        "logs/delineation/{weights}/{arch}/{layer}.log",
+    conda:
+        ENV
     threads: DELINEATION["runtime"]["threads"]
     resources:
         gpu=1,
         mem_mb=lambda wildcards, attempt: 16000 * attempt,
         runtime=lambda wildcards, attempt: 480 * attempt,
-    log:
-        "logs/delineation/{weights}/{arch}/{layer}.log",
+    params:
+        network=loss_spec,
+        settings=DELINEATION["train"],
+        evaluation=DELINEATION["evaluation"],
+        seed=config["seed"],
     script:
         "../../scripts/delineation/train.py"
 

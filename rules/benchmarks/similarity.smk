@@ -22,35 +22,40 @@ TARGETS["similarity"] = ["results/tables/sensitivity.csv", "results/tables/dista
 rule demo_bapps:
     output:
         directory("data/demo/bapps"),
-    params:
-        n=config["demo"]["n_bapps"],
-        seed=config["seed"],
     log:
         "logs/data/demo_bapps.log",
     localrule: True
+    conda:
+        ENV
+    params:
+        n=config["demo"]["n_bapps"],
+        seed=config["seed"],
     script:
         "../../scripts/similarity/demo.py"
 
 
-def bapps_input(wildcards):
-    return {
-        "download": [f"{BAPPS_ROOT}/{folder}" for folder in BAPPS_ARCHIVES],
-        "demo": ["data/demo/bapps"],
-        "folder": [],
-    }[SIMILARITY["source"]]
-
-
 rule prepare_bapps:
     input:
-        bapps_input,
+        {
+            "download": [f"{BAPPS_ROOT}/{folder}" for folder in BAPPS_ARCHIVES],
+            "demo": ["data/demo/bapps"],
+            "folder": [],
+        }[SIMILARITY["source"]],
     output:
         "data/prepared/bapps.h5",
-    params:
-        root=BAPPS_ROOT,
-        subsets_2afc=SIMILARITY["subsets_2afc"],
-        subsets_jnd=SIMILARITY["subsets_jnd"],
     log:
         "logs/data/prepare_bapps.log",
+    conda:
+        ENV
+    params:
+        # the extracted dataset folder above 2afc/ and jnd/, the demo folder, or the configured root
+        root=lambda w, input: (
+            Path(input[0]).parent
+            if SIMILARITY["source"] == "download"
+            else (input[0] if input else SIMILARITY["root"])
+        ),
+        subsets_2afc=SIMILARITY["subsets_2afc"],
+        subsets_jnd=SIMILARITY["subsets_jnd"],
     script:
         "../../scripts/similarity/prepare.py"
 
@@ -61,19 +66,21 @@ rule similarity_cache:
         weights=weights_input,
     output:
         "results/cache/similarity/{weights}/{arch}.h5",
+    log:
+        "logs/similarity/cache/{weights}/{arch}.log",
+    conda:
+        ENV
+    threads: SIMILARITY["runtime"]["threads"]
+    resources:
+        gpu=1,
+        mem_mb=lambda wildcards, attempt: 16000 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
     params:
         arch=arch_params,
         weights=weights_source,
         layers=LAYERS,
         seed=config["seed"],
         settings={key: SIMILARITY[key] for key in ("distances", "precision", "normalize_input")},
-    threads: SIMILARITY["runtime"]["threads"]
-    resources:
-        gpu=1,
-        mem_mb=lambda wildcards, attempt: 16000 * attempt,
-        runtime=lambda wildcards, attempt: 120 * attempt,
-    log:
-        "logs/similarity/cache/{weights}/{arch}.log",
     script:
         "../../scripts/similarity/cache.py"
 
@@ -84,12 +91,14 @@ rule similarity_score:
     output:
         "results/scores/similarity/{weights}/{arch}/{layer}.csv",
         "results/scores/similarity/{weights}/{arch}/{layer}.replicates.csv",
-    params:
-        layers=lambda w: [w.layer],
-        distances=SIMILARITY["distances"],
     log:
         "logs/similarity/score/{weights}/{arch}/{layer}.log",
     localrule: True
+    conda:
+        ENV
+    params:
+        layers=lambda w: [w.layer],
+        distances=SIMILARITY["distances"],
     script:
         "../../scripts/similarity/score.py"
 
@@ -98,11 +107,11 @@ use rule similarity_score as similarity_score_all_layers with:
     output:
         "results/scores/similarity/{weights}/{arch}/all.csv",
         "results/scores/similarity/{weights}/{arch}/all.replicates.csv",
+    log:
+        "logs/similarity/score/{weights}/{arch}/all.log",
     params:
         layers=LAYERS,
         distances=SIMILARITY["distances"],
-    log:
-        "logs/similarity/score/{weights}/{arch}/all.log",
 
 
 rule similarity_pixel:
@@ -111,16 +120,18 @@ rule similarity_pixel:
     output:
         "results/scores/similarity/none/{distance}.csv",
         "results/scores/similarity/none/{distance}.replicates.csv",
+    log:
+        "logs/similarity/pixel/{distance}.log",
     wildcard_constraints:
         distance="|".join(SIMILARITY["pixel_distances"]),
-    params:
-        seed=config["seed"],
+    conda:
+        ENV
     resources:
         gpu=1,
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,
-    log:
-        "logs/similarity/pixel/{distance}.log",
+    params:
+        seed=config["seed"],
     script:
         "../../scripts/similarity/pixel.py"
 
@@ -130,11 +141,12 @@ rule similarity_tables:
         caches=expand("results/cache/similarity/{weights}/{arch}.h5", weights=WEIGHTS, arch=ARCHS),
         scores="results/tables/scores.csv",
     output:
-        sensitivity=report("results/tables/sensitivity.csv", caption="../../report/sensitivity.rst",
-                           category="Tables"),
+        sensitivity=report("results/tables/sensitivity.csv", caption="../../report/sensitivity.rst", category="Tables"),
         distances=report("results/tables/distances.csv", caption="../../report/distances.rst", category="Tables"),
     log:
         "logs/similarity/tables.log",
     localrule: True
+    conda:
+        ENV
     script:
         "../../scripts/similarity/tables.py"

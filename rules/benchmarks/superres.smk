@@ -16,12 +16,25 @@ SR_RAW = "data/raw/superres"
 SR_COCO_RANGE_READS = SUPERRES["source"] == "download" and SUPERRES["coco_range_reads"]
 SR_SOURCES = {
     "download": {
-        "set5": f"{SR_RAW}/set5", "set14": f"{SR_RAW}/set14", "bsd100": f"{SR_RAW}/BSDS300-images.tgz",
-        **{f"coco_{split}": SUPERRES["archives"][f"coco_{split}"]["url"] if SR_COCO_RANGE_READS
-           else f"{SR_RAW}/coco/{split}2014.zip" for split in ("train", "val")},
+        "set5": f"{SR_RAW}/set5",
+        "set14": f"{SR_RAW}/set14",
+        "bsd100": f"{SR_RAW}/BSDS300-images.tgz",
+        **{
+            f"coco_{split}": (
+                SUPERRES["archives"][f"coco_{split}"]["url"]
+                if SR_COCO_RANGE_READS
+                else f"{SR_RAW}/coco/{split}2014.zip"
+            )
+            for split in ("train", "val")
+        },
     },
-    "demo": {"set5": f"{SR_DEMO}/set5", "set14": f"{SR_DEMO}/set14", "bsd100": f"{SR_DEMO}/BSDS300-images.tgz",
-             "coco_train": f"{SR_DEMO}/coco/train2014.zip", "coco_val": f"{SR_DEMO}/coco/val2014.zip"},
+    "demo": {
+        "set5": f"{SR_DEMO}/set5",
+        "set14": f"{SR_DEMO}/set14",
+        "bsd100": f"{SR_DEMO}/BSDS300-images.tgz",
+        "coco_train": f"{SR_DEMO}/coco/train2014.zip",
+        "coco_val": f"{SR_DEMO}/coco/val2014.zip",
+    },
 }[SUPERRES["source"]]
 SR_INPUTS = {
     "download": {
@@ -31,11 +44,16 @@ SR_INPUTS = {
     },
     "demo": {name: [SR_DEMO] for name in ("set5", "set14", "bsd100", "coco")},
 }[SUPERRES["source"]]
-DOWNLOADS.update({
-    f"superres/{name}/{file}": {"url": SUPERRES["hr_images"][name]["base_url"] + file,
-                                "sha256": SUPERRES["hr_images"][name].get("sha256", {}).get(file)}
-    for name, files in SR_HR_FILES.items() for file in files
-})
+DOWNLOADS.update(
+    {
+        f"superres/{name}/{file}": {
+            "url": SUPERRES["hr_images"][name]["base_url"] + file,
+            "sha256": SUPERRES["hr_images"][name].get("sha256", {}).get(file),
+        }
+        for name, files in SR_HR_FILES.items()
+        for file in files
+    }
+)
 DOWNLOADS["superres/BSDS300-images.tgz"] = SUPERRES["archives"]["bsds300"]
 DOWNLOADS["superres/coco/train2014.zip"] = SUPERRES["archives"]["coco_train"]
 DOWNLOADS["superres/coco/val2014.zip"] = SUPERRES["archives"]["coco_val"]
@@ -48,16 +66,19 @@ SR_OUTPUTS = {
 SR_REFERENCES = ["bicubic"] + (["pixel"] if SUPERRES["pixel_baseline"] else [])
 
 
-def superres_reference_outputs(arch):
-    return {key: path.replace("{weights}/{arch}/{layer}", f"none/{arch}") for key, path in SR_OUTPUTS.items()}
+# The references' outputs: the same files under none/<reference>/ (no layer, no weights variant).
+SR_REFERENCE_OUTPUTS = {
+    arch: {key: path.replace("{weights}/{arch}/{layer}", f"none/{arch}") for key, path in SR_OUTPUTS.items()}
+    for arch in ("bicubic", "pixel")
+}
 
 
 SCORE_FILES["superres"] = expand(
     SR_OUTPUTS["scores"], weights=WEIGHTS, arch=ARCHS, layer=SR_LAYERS, scale=SR_SCALES
-) + [path for arch in SR_REFERENCES for path in expand(superres_reference_outputs(arch)["scores"], scale=SR_SCALES)]
-SR_EXAMPLES = expand(
-    SR_OUTPUTS["example"], weights=WEIGHTS, arch=ARCHS, layer=SR_LAYERS, scale=SR_SCALES
-) + [path for arch in SR_REFERENCES for path in expand(superres_reference_outputs(arch)["example"], scale=SR_SCALES)]
+) + [path for arch in SR_REFERENCES for path in expand(SR_REFERENCE_OUTPUTS[arch]["scores"], scale=SR_SCALES)]
+SR_EXAMPLES = expand(SR_OUTPUTS["example"], weights=WEIGHTS, arch=ARCHS, layer=SR_LAYERS, scale=SR_SCALES) + [
+    path for arch in SR_REFERENCES for path in expand(SR_REFERENCE_OUTPUTS[arch]["example"], scale=SR_SCALES)
+]
 REPLICATE_FILES["superres"] = [replicates_of(path) for path in SCORE_FILES["superres"]]
 TARGETS["superres"] = ["results/figures/superres_examples.png"]
 
@@ -65,13 +86,15 @@ TARGETS["superres"] = ["results/figures/superres_examples.png"]
 rule demo_superres:
     output:
         directory(SR_DEMO),
-    params:
-        root=SR_DEMO,
-        sizes=SUPERRES["demo"],
-        seed=config["seed"],
     log:
         "logs/data/demo_superres.log",
     localrule: True
+    conda:
+        ENV
+    params:
+        root=output_folder,
+        sizes=SUPERRES["demo"],
+        seed=config["seed"],
     script:
         "../../scripts/superres/demo.py"
 
@@ -81,19 +104,24 @@ rule prepare_superres_coco:
         SR_INPUTS["coco"],
     output:
         "data/prepared/superres/coco.h5",
+    log:
+        "logs/data/prepare_superres_coco.log",
+    conda:
+        ENV
+    resources:
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        runtime=lambda wildcards, attempt: 240 * attempt,
     params:
         train=SR_SOURCES["coco_train"],
         val=SR_SOURCES["coco_val"],
         settings={
-            "n_train": SUPERRES["n_train"], "n_val": SUPERRES["n_val"], "size": SUPERRES["crop"],
-            "seed": config["seed"], "cache_dir": f"{SR_RAW}/coco",  # the whole-file fallback of range reads
+            "n_train": SUPERRES["n_train"],
+            "n_val": SUPERRES["n_val"],
+            "size": SUPERRES["crop"],
+            "seed": config["seed"],
+            "cache_dir": f"{SR_RAW}/coco",  # the whole-file fallback of range reads
             "sha256": {split: SUPERRES["archives"][f"coco_{split}"].get("sha256") for split in ("train", "val")},
         },
-    resources:
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
-        runtime=lambda wildcards, attempt: 240 * attempt,
-    log:
-        "logs/data/prepare_superres_coco.log",
     script:
         "../../scripts/superres/prepare_coco.py"
 
@@ -103,13 +131,15 @@ rule prepare_superres_test:
         lambda w: SR_INPUTS[w.test_set],
     output:
         "data/prepared/superres/{test_set}.h5",
+    log:
+        "logs/data/prepare_superres_{test_set}.log",
     wildcard_constraints:
         test_set="|".join(SR_TEST_SETS),
+    conda:
+        ENV
     params:
         source=lambda w: SR_SOURCES[w.test_set],
         scales=SR_SCALES,  # images too small for the largest scale are refused here, not after training
-    log:
-        "logs/data/prepare_superres_{test_set}.log",
     script:
         "../../scripts/superres/prepare_test.py"
 
@@ -121,26 +151,28 @@ rule superres_train:
         weights=weights_input,
     output:
         **SR_OUTPUTS,
+    log:
+        "logs/superres/train/{weights}/{arch}/{layer}/x{scale}.log",
     wildcard_constraints:
         scale="|".join(map(str, SR_SCALES)),
-    params:
-        network=loss_spec,
-        settings=lambda w: {**SUPERRES["train"], "scale": int(w.scale)},
-        seed=config["seed"],
+    conda:
+        ENV
     threads: SUPERRES["runtime"]["threads"]
     resources:
         gpu=1,
         mem_mb=lambda wildcards, attempt: 16000 * attempt,
         runtime=lambda wildcards, attempt: 720 * attempt,
-    log:
-        "logs/superres/train/{weights}/{arch}/{layer}/x{scale}.log",
+    params:
+        network=loss_spec,
+        settings=lambda w: {**SUPERRES["train"], "scale": int(w.scale)},
+        seed=config["seed"],
     script:
         "../../scripts/superres/train.py"
 
 
 use rule superres_train as superres_train_pixel with:
     output:
-        **superres_reference_outputs("pixel"),
+        **SR_REFERENCE_OUTPUTS["pixel"],
     log:
         "logs/superres/train/none/pixel/x{scale}.log",
 
@@ -149,14 +181,16 @@ rule superres_bicubic:
     input:
         tests=expand("data/prepared/superres/{test_set}.h5", test_set=SR_TEST_SETS),
     output:
-        **superres_reference_outputs("bicubic"),
+        **SR_REFERENCE_OUTPUTS["bicubic"],
+    log:
+        "logs/superres/bicubic/x{scale}.log",
     wildcard_constraints:
         scale="|".join(map(str, SR_SCALES)),
+    conda:
+        ENV
     params:
         scale=lambda w: int(w.scale),
         seed=config["seed"],
-    log:
-        "logs/superres/bicubic/x{scale}.log",
     script:
         "../../scripts/superres/bicubic.py"
 
@@ -167,9 +201,17 @@ rule superres_examples:
         examples=SR_EXAMPLES,
         test_set="data/prepared/superres/set5.h5",
     output:
-        "results/figures/superres_examples.png",
+        report(
+            "results/figures/superres_examples.png",
+            caption="../../report/superres_examples.rst",
+            category="Figures",
+            subcategory="Super-resolution",
+            labels={"figure": "example outputs", "benchmark": "super-resolution"},
+        ),
     log:
         "logs/superres/examples.log",
     localrule: True
+    conda:
+        ENV
     script:
         "../../scripts/superres/examples.py"
