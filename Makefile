@@ -10,7 +10,7 @@ $(VENV)/installed: pyproject.toml
 .PHONY: demo test
 demo: $(VENV)/installed
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile demo.yaml
-	@echo; cat results/tables/rankings.csv
+	@echo; cat demo/results/tables/rankings.csv; echo; echo "Report: demo/results/report.html"
 
 test: $(VENV)/installed
 	$(VENV)/bin/pytest

@@ -1,11 +1,11 @@
 # lossnet: evaluate deep perceptual loss networks (architecture x extraction layer x weights).
 #   snakemake --cores 8 results/tables/rankings.csv                          the paper's study
-#   snakemake --cores 2 --configfile demo.yaml                               offline demo on a CPU (everything)
+#   snakemake --cores 2 --configfile demo.yaml                               offline demo on a CPU, in demo/
 # (--configfile takes several files: name the target before it)
 from snakemake.utils import min_version
 
 from lossnet.benchmarks import BENCHMARKS
-from lossnet.workflow import clear_stale_locks, validate_config
+from lossnet.workflow import anchor_paths, clear_stale_locks, validate_config
 from snakemake_interface_executor_plugins.settings import ExecMode
 
 min_version("8.0")
@@ -24,6 +24,14 @@ resource_scopes:
 
 
 validate_config(config, "schemas/config.schema.yaml")
+# The run works in `workdir` (the demo: demo/, so that it never touches the study's data or results); files from
+# outside named in the config stay relative to the folder Snakemake was started in.
+anchor_paths(config)
+
+
+workdir: config["workdir"]
+
+
 # Locks left by a killed Snakemake (SIGKILL, power loss) are removed when no other Snakemake runs here, so that
 # rerunning the same command resumes without `--unlock` (profiles/default also sets rerun-incomplete).
 if workflow.exec_mode == ExecMode.DEFAULT:

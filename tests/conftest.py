@@ -21,7 +21,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 # What a new clone has that a run needs (src/lossnet is installed in the venv; the SLURM profile is slurm/).
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "demo.yaml", "rules", "scripts", "schemas", "profiles", "slurm", "report"]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "demo.yaml", "rules", "scripts", "schemas", "profiles", "slurm", "report",
+                  "envs"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 DEMO_TARGET = "results/tables/rankings.csv"
 DEMO_TIMEOUT_S = 2400
@@ -92,7 +93,7 @@ def demo_run(tmp_path_factory) -> Path:
     workdir = copy_workflow(tmp_path_factory.mktemp("demo_run") / "workflow")
     result = snakemake(workdir, "--cores", "2", DEMO_TARGET, "--configfile", "demo.yaml", timeout=DEMO_TIMEOUT_S)
     assert result.returncode == 0, tail(result)
-    assert (workdir / DEMO_TARGET).is_file()
+    assert (demo_out(workdir) / DEMO_TARGET).is_file()
     return workdir
 
 
@@ -129,3 +130,8 @@ def merged(base: dict, overlay: dict) -> dict:
 
 def demo_config() -> dict:
     return merged(yaml.safe_load((REPO / "config.yaml").read_text()), yaml.safe_load((REPO / "demo.yaml").read_text()))
+
+
+def demo_out(root: Path) -> Path:
+    """Where a demo run in the workflow folder `root` writes (config `workdir`: data/, results/, logs/)."""
+    return root / demo_config()["workdir"]

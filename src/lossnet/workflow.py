@@ -67,6 +67,27 @@ def _report_to_log_and_terminal(kind, error, trace) -> None:
     print(f"{kind.__name__}: {error}", file=sys.__stderr__)
 
 
+def anchor_paths(config: dict, base: str | Path | None = None) -> None:
+    """Make the config's paths of files from outside absolute, against ``base`` (the folder Snakemake started in).
+
+    The run itself works in ``config["workdir"]`` (the demo: its own folder): a state_dict, an extracted BAPPS
+    folder or an image folder named relative to where the user typed the command must still be found there.
+    """
+    base = Path(base or Path.cwd())
+
+    def anchored(path: str) -> str:
+        return str(base / path) if not Path(path).is_absolute() else path
+
+    for files in config.get("weight_files", {}).values():
+        files.update({arch: anchored(path) for arch, path in files.items()})
+    similarity = config.get("similarity", {})
+    if similarity.get("source") == "folder":
+        similarity["root"] = anchored(similarity["root"])
+    image_mean = config.get("image_mean", {})
+    if image_mean.get("images", "demo") != "demo":
+        image_mean["images"] = anchored(image_mean["images"])
+
+
 def validate_config(config: dict, schema: str) -> None:
     """Validate ``config`` against ``schema`` (filling in its defaults); on a mistake, name the key and the
     problem in one line instead of Snakemake's dump of the whole schema."""

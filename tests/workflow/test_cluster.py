@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DEMO_TARGET, REPO, copy_workflow, environment, snakemake, tail
+from conftest import DEMO_TARGET, REPO, copy_workflow, demo_out, environment, snakemake, tail
 
 SMALL = REPO / "tests/cluster/small.yaml"
 
@@ -168,10 +168,10 @@ def test_small_target_on_slurm_gives_the_local_scores(slurm_cluster, local_run, 
     slurm_jobs = {slurm_id: remote[jobid] for jobid, slurm_id in submitted.items()}
 
     # SLURM's records: every submitted job, nothing else, completed, on the partition its GPU request asks for.
-    finished = jobcomp_records(workdir)
+    finished = jobcomp_records(demo_out(workdir))
     assert set(finished) == set(slurm_jobs), "jobcomp records != submitted jobs"
     assert {(r["JobState"], r["ExitCode"]) for r in finished.values()} == {("COMPLETED", "0:0")}
-    queue = squeue_records(workdir)
+    queue = squeue_records(demo_out(workdir))
     assert set(queue) == set(slurm_jobs), "squeue records != submitted jobs"
     for slurm_id, job in slurm_jobs.items():
         expected_partition = "gpu" if job["gpu"] else "cpu"
@@ -179,7 +179,7 @@ def test_small_target_on_slurm_gives_the_local_scores(slurm_cluster, local_run, 
         assert queue[slurm_id]["Partition"] == expected_partition, (slurm_id, job)
         assert ("gres:gpu:1" in queue[slurm_id]["tres-per-job"]) == bool(job["gpu"]), (queue[slurm_id], job)
         assert queue[slurm_id]["Comment"].startswith(f"rule_{job['rule']}"), (queue[slurm_id], job)
-        logs = list((workdir / ".snakemake/slurm_logs" / f"rule_{job['rule']}").rglob(f"{slurm_id}.log"))
+        logs = list((demo_out(workdir) / ".snakemake/slurm_logs" / f"rule_{job['rule']}").rglob(f"{slurm_id}.log"))
         assert len(logs) == 1, f"SLURM log of job {slurm_id} ({job['rule']})"
     assert Counter(job["rule"] for job in slurm_jobs.values()) == Counter(job["rule"] for job in remote.values())
 
@@ -195,13 +195,13 @@ def test_small_target_on_slurm_gives_the_local_scores(slurm_cluster, local_run, 
 
     # Same results as the local run.
     key = ["weights", "arch"]
-    expected = pd.read_csv(demo_run / DEMO_TARGET).sort_values(key).reset_index(drop=True)
-    got = pd.read_csv(workdir / DEMO_TARGET).sort_values(key).reset_index(drop=True)
+    expected = pd.read_csv(demo_out(demo_run) / DEMO_TARGET).sort_values(key).reset_index(drop=True)
+    got = pd.read_csv(demo_out(workdir) / DEMO_TARGET).sort_values(key).reset_index(drop=True)
     # Unranked rows (references) have NaN positions on both sides; assert_frame_equal takes NaN == NaN.
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-6, atol=1e-6)
 
-    scores_local = pd.read_csv(demo_run / "results/tables/scores.csv", keep_default_na=False)
-    scores_cluster = pd.read_csv(workdir / "results/tables/scores.csv", keep_default_na=False)
+    scores_local = pd.read_csv(demo_out(demo_run) / "results/tables/scores.csv", keep_default_na=False)
+    scores_cluster = pd.read_csv(demo_out(workdir) / "results/tables/scores.csv", keep_default_na=False)
     columns = [c for c in scores_local.columns if c != "value"]
     merged = scores_local.merge(scores_cluster, on=columns, how="outer", suffixes=("_local", "_cluster"), indicator=True)
     assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import DEMO_TARGET, demo_config, file_states, job_counts, snakemake, tail
+from conftest import DEMO_TARGET, demo_config, demo_out, file_states, job_counts, snakemake, tail
 
 NEW_ARCH = "mobilenet_v3_small"
 # One config entry: a torchvision classifier that is not built in, with its E/S/M/L modules.
@@ -82,20 +82,20 @@ def test_new_architecture_runs_only_its_jobs_and_the_aggregation(demo_copy):
     for path in planned_outputs(planned.stdout):
         assert f"/{NEW_ARCH}" in path or path.startswith(AGGREGATES), path
 
-    before = file_states(workdir, exclude=AGGREGATES)
+    before = file_states(demo_out(workdir), exclude=AGGREGATES)
     assert len(before) > 50
-    old_rankings = pd.read_csv(workdir / DEMO_TARGET)
+    old_rankings = pd.read_csv(demo_out(workdir) / DEMO_TARGET)
 
     result = snakemake(workdir, "--cores", "2", DEMO_TARGET, "--configfile", "demo.yaml", "more.yaml", timeout=1500)
     assert result.returncode == 0, tail(result)
 
-    after = file_states(workdir, exclude=AGGREGATES)
+    after = file_states(demo_out(workdir), exclude=AGGREGATES)
     new_files = sorted(set(after) - set(before))
     assert new_files and all(f"/{NEW_ARCH}" in path for path in new_files), new_files
     changed = sorted(path for path in before if after.get(path) != before[path])
     assert changed == [], f"earlier results rewritten or removed (mtime or content): {changed}"
 
-    rankings = pd.read_csv(workdir / DEMO_TARGET)
+    rankings = pd.read_csv(demo_out(workdir) / DEMO_TARGET)
     assert len(rankings) == len(old_rankings) + n_weights
     assert set(rankings.arch) == set(old_rankings.arch) | {NEW_ARCH}
     assert sorted(rankings[rankings.arch == NEW_ARCH].weights) == sorted(demo_config()["weights"])
@@ -161,18 +161,18 @@ def test_ranked_distance_is_the_headline_everywhere(demo_copy):
     counts = job_counts(result.stdout)
     assert {"rankings", "best_layers", "correlations", "figures", "report"} <= set(counts), counts
     assert "similarity_cache" not in counts and "superres_train" not in counts  # nothing is recomputed
-    best = pd.read_csv(demo_copy / "results/tables/best_layers.csv")
+    best = pd.read_csv(demo_out(demo_copy) / "results/tables/best_layers.csv")
     similarity = best[(best.benchmark == "similarity") & (best.weights != "none")]
-    scores = pd.read_csv(demo_copy / "results/tables/scores.csv")
+    scores = pd.read_csv(demo_out(demo_copy) / "results/tables/scores.csv")
     for distance, ranked in (("gram", True), ("lpips", False)):
         rows = scores[(scores.benchmark == "similarity") & (scores.distance == distance) & scores.subset.isna()
                       & (scores.layer != "all")]
         merged = similarity.merge(rows, on=["weights", "arch", "layer", "metric"], suffixes=("", "_other"))
         same = len(merged) == len(similarity) and (merged.value == merged.value_other).all()
         assert same == ranked, f"Table IV's similarity rows are {'not ' if ranked else ''}the {distance} scores"
-    correlations = pd.read_csv(demo_copy / "results/tables/correlations.csv")
+    correlations = pd.read_csv(demo_out(demo_copy) / "results/tables/correlations.csv")
     assert (correlations.benchmark == "similarity").any()
-    report = (demo_copy / "results/report.html").read_text()
+    report = (demo_out(demo_copy) / "results/report.html").read_text()
     assert "ranked distance" in report and "gram" in report
 
 

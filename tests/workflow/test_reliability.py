@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import SNAKEMAKE, copy_workflow, job_counts, snakemake, tail
+from conftest import SNAKEMAKE, copy_workflow, demo_out, job_counts, snakemake, tail
 
 from lossnet.weights import build_model
 
@@ -90,7 +90,8 @@ def test_a_sigkilled_snakemake_finishes_when_the_same_command_is_rerun(workdir):
     command = SNAKEMAKE + ["--cores", "1", target, "--configfile", "demo.yaml"]
     run = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)
-    started = workdir / "logs/similarity/cache/random/alexnet.log"  # the last job has begun
+    out = demo_out(workdir)  # the demo works in its own folder
+    started = out / "logs/similarity/cache/random/alexnet.log"  # the last job has begun
     deadline = time.time() + 300
     while not started.exists() and run.poll() is None and time.time() < deadline:
         time.sleep(0.1)
@@ -98,13 +99,13 @@ def test_a_sigkilled_snakemake_finishes_when_the_same_command_is_rerun(workdir):
     time.sleep(1)
     os.killpg(run.pid, signal.SIGKILL)  # Snakemake and its job, as a crash or `kill -9` would
     run.wait(timeout=60)
-    assert list((workdir / ".snakemake/locks").glob("*.lock")), "the kill left no lock: the test tests nothing"
-    assert not (workdir / target).exists()
+    assert list((out / ".snakemake/locks").glob("*.lock")), "the kill left no lock: the test tests nothing"
+    assert not (out / target).exists()
 
     rerun = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, tail(rerun)
-    assert (workdir / target).exists()
-    assert not list((workdir / ".snakemake/locks").glob("*.lock"))
+    assert (out / target).exists()
+    assert not list((out / ".snakemake/locks").glob("*.lock"))
     assert "removed" in rerun.stderr and "lock file" in rerun.stderr
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from conftest import copy_workflow, job_counts, snakemake, tail
+from conftest import copy_workflow, demo_out, job_counts, snakemake, tail
 
 from lossnet.weights import build_model
 
@@ -42,12 +42,12 @@ def _run(workdir: Path) -> dict[str, pd.DataFrame]:
     result = snakemake(workdir, "--cores", "2", *SCORES.values(), "--configfile", "demo.yaml", "identity.yaml",
                        timeout=1200)
     assert result.returncode == 0, tail(result)
-    return {name: pd.read_csv(workdir / path) for name, path in SCORES.items()}
+    return {name: pd.read_csv(demo_out(workdir) / path) for name, path in SCORES.items()}
 
 
 def _runs(workdir: Path) -> dict[str, int]:
     """How many training runs (checkpoint folders) each benchmark holds."""
-    root = workdir / "results" / "checkpoints"
+    root = demo_out(workdir) / "results" / "checkpoints"
     return {name: len(list((root / name).glob("mine/alexnet/M/run-*"))) for name in SCORES}
 
 

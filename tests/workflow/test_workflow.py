@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 import pytest
-from conftest import copy_workflow, demo_config, job_counts, snakemake, tail
+from conftest import copy_workflow, demo_config, demo_out, job_counts, snakemake, tail
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_offline_download_stops_with_a_clear_message(workdir):
 
 @pytest.mark.slow
 def test_offline_demo_produces_rankings(demo_run):
-    rankings = pd.read_csv(demo_run / "results/tables/rankings.csv")
+    rankings = pd.read_csv(demo_out(demo_run) / "results/tables/rankings.csv")
     config = demo_config()
     networks = sorted(config["architectures"])
     # network-free rows: pixel distances (B1), bicubic and the pixel-MSE SR network (B2), BCE-only U-Net (B3),
@@ -109,7 +109,7 @@ def test_offline_demo_produces_rankings(demo_run):
         assert (both[f"{column}_low"] <= both[column]).all() and (both[column] <= both[f"{column}_high"]).all()
     assert rankings[rankings.reference].similarity_low.notna().sum() == 3  # l2, mmdpp, ssim would-be ranks
 
-    scores = pd.read_csv(demo_run / "results/tables/scores.csv", keep_default_na=False)
+    scores = pd.read_csv(demo_out(demo_run) / "results/tables/scores.csv", keep_default_na=False)
     headline = scores[(scores.subset == "") & (scores.layer != "all")]
     similarity = headline[(headline.benchmark == "similarity") & (headline.weights == "random")]
     assert sorted(similarity.distance.unique()) == ["gram", "lpips", "meanpool"]
@@ -128,7 +128,7 @@ def test_offline_demo_produces_rankings(demo_run):
     # benchmark 4 records all seven probes
     probes = scores[(scores.benchmark == "autoencoding") & scores.subset.str.startswith("probe ")]
     assert probes.groupby(["arch", "layer", "metric"]).size().eq(7).all()
-    assert (demo_run / "logs/similarity/cache/random/alexnet.log").read_text()
+    assert (demo_out(demo_run) / "logs/similarity/cache/random/alexnet.log").read_text()
 
     # Benchmark 2: all 12 metrics for each demo architecture (demo.yaml: layer M only) and both references.
     superres = headline[headline.benchmark == "superres"]
@@ -167,19 +167,19 @@ def test_demo_report_and_image_mean_build_offline(demo_copy):
     assert result.returncode == 0, tail(result)
     counts = job_counts(result.stdout)
     assert "similarity_cache" not in counts and "autoencoder_train" not in counts  # reuses the demo run
-    report = (demo_copy / "results/report.html").read_text()
+    report = (demo_out(demo_copy) / "results/report.html").read_text()
     assert "<img" in report and "alexnet" in report.lower() and "best layer" in report.lower()
     assert "Network-free references (not ranked)" in report and "not separable" in report
     assert "3 architectures ranked 1..3" in report and "14 architectures" not in report
     for name in ("fig2_layers", "fig3_autoencoding", "fig4_flops", "fig5_imagenet", "heatmap"):
-        assert (demo_copy / f"results/figures/random/{name}.png").stat().st_size > 10_000
-    assert (demo_copy / "results/figures/superres_examples.png").stat().st_size > 10_000
+        assert (demo_out(demo_copy) / f"results/figures/random/{name}.png").stat().st_size > 10_000
+    assert (demo_out(demo_copy) / "results/figures/superres_examples.png").stat().st_size > 10_000
     assert "superres_examples" in report  # the benchmarks' own figures are in the report too
-    best = pd.read_csv(demo_copy / "results/tables/best_layers.csv")
+    best = pd.read_csv(demo_out(demo_copy) / "results/tables/best_layers.csv")
     assert set(best.metric) == {"2afc", "jnd", "correctness", "completeness", "quality", "svhn", "stl10"} | {
         f"{kind}_{dataset}_x{scale}" for kind in ("psnr", "ssim") for dataset in ("set5", "set14", "bsd100")
         for scale in (4, 8)}
-    image_mean = pd.read_csv(demo_copy / "results/figures/image_mean.csv")
+    image_mean = pd.read_csv(demo_out(demo_copy) / "results/figures/image_mean.csv")
     assert len(image_mean) >= 4
 
 
@@ -220,3 +220,16 @@ def test_download_extract_prepare_from_a_loopback_remote(workdir, archive_server
     with h5py.File(workdir / "data/prepared/bapps.h5") as h5:
         assert sorted(h5["2afc"]) == sorted(["traditional", "cnn", "superres", "deblur", "color", "frameinterp"])
         assert h5["jnd/cnn/p0"].shape == (3, 64, 64, 3)
+
+
+def test_the_demo_and_the_study_never_share_files(workdir):
+    """demo.yaml's `workdir`: the demo's data, results and logs live in demo/, the study's in the repository root."""
+    (workdir / "tiny.yaml").write_text("demo: {n_bapps: 4}\n")
+    result = snakemake(workdir, "--cores", "1", "data/demo/bapps", "--configfile", "demo.yaml", "tiny.yaml")
+    assert result.returncode == 0, tail(result)
+    out = demo_out(workdir)
+    assert out != workdir and (out / "data/demo/bapps/2afc").is_dir() and (out / "logs/data/demo_bapps.log").exists()
+    assert not (workdir / "data").exists() and not (workdir / "logs").exists()
+    study = snakemake(workdir, "-n", "results/tables/rankings.csv")
+    assert study.returncode == 0 and "Creating specified working directory" not in study.stderr, tail(study)
+    assert job_counts(study.stdout)["prepare_bapps"] == 1  # the study prepares its own data, not the demo's
