@@ -142,8 +142,8 @@ def build_model(arch: str, weights: str | os.PathLike = "imagenet", seed: int = 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if path.is_dir():
-        raise ValueError(f"weights {path} is a directory, not a state_dict file (weights must be 'imagenet', "
-                                f"'random', one of {', '.join(INITIALIZERS)} or the path of a torchvision-format state_dict file)")
+        raise ValueError(f"weights {path} is a directory, not a state_dict file (weights must be 'imagenet', 'random', "
+                         f"one of {', '.join(INITIALIZERS)} or the path of a torchvision-format state_dict file)")
     if not path.is_file():
         raise FileNotFoundError(
             f"weights file {path} does not exist (weights must be 'imagenet', 'random', one of "

@@ -419,15 +419,18 @@ def jitter_sets(source: str | os.PathLike = "offline", n_sets: int = 3, side: in
     return {name: jitter_set(photo, side, shift) for name, photo in photos.items()}
 
 
-def objective_label(spec: Mapping) -> str:
-    """A short label of an objective spec: ``"MMD++"``, ``"VGG (random_zero_mean, redrawn)"``, ``"vgg16 M lpips"``."""
+def objective_label(spec: Mapping, weights_sources: Mapping[str, str] | None = None) -> str:
+    """A short label of an objective spec: ``"MMD++"``, ``"VGG (random_zero_mean, redrawn)"``, ``"vgg16 M lpips"``;
+    ``" *"`` marks weights that ``weights_sources`` replaces by a stand-in (not the named variant's result)."""
+    stand_in = " *" if weights_sources and spec.get("weights") in weights_sources and \
+        weights_sources[spec["weights"]] != spec["weights"] else ""
     if "arch" in spec:
-        return network_label(spec)
+        return network_label(spec) + stand_in
     name = spec["distance"]
     base = {**PIXEL_LABELS, **SEED_LABELS}.get(name, name)
     details = [str(spec["weights"])] if "weights" in spec else []
     details += ["redrawn"] if spec.get("redraw") else []
-    return f"{base} ({', '.join(details)})" if details else base
+    return (f"{base} ({', '.join(details)})" if details else base) + stand_in
 
 
 SEED_LABELS = {"l1": "L1", "patch_rbf": "patch-RBF", "mmdpp_unit": "MMD++ [0,1]", "mmdpp_later": "MMD++ (ls 0.1)",
@@ -490,7 +493,8 @@ def score_means(sets: Mapping[str, torch.Tensor], means: Mapping[str, Mapping[st
             for label, image in means[set_name].items():
                 candidate = image.to(device)[None].expand_as(targets)
                 value = float(function(candidate, targets).mean())
-                rows.append({"set": set_name, "mean": label, "measure": objective_label(spec), "value": value})
+                rows.append({"set": set_name, "mean": label, "measure": objective_label(spec, weights_sources),
+                             "value": value})
         del function
     return rows
 
@@ -505,8 +509,9 @@ def _with_source(spec: Mapping, weights_sources: Mapping[str, str] | None) -> di
 
 
 def render_seed_layout(sets: Mapping[str, torch.Tensor], means: Mapping[str, Mapping[str, torch.Tensor]],
-                       objectives: Mapping[str, float] | None, path: str | os.PathLike,
-                       scores: Mapping[tuple[str, str], tuple[float, float]] | None = None) -> list[Path]:
+                       path: str | os.PathLike,
+                       scores: Mapping[tuple[str, str], tuple[float, float]] | None = None,
+                       note: str | None = None) -> list[Path]:
     """Seed 003's results figure: one row per set, its pixel mean ("starting image") then one column per objective;
     each result titled with its objective's mean loss to the set at the end and at the start (``scores``:
     ``(set, label) -> (end, start)``), plus the set's four images at the left. PNG and PDF."""
@@ -537,6 +542,8 @@ def render_seed_layout(sets: Mapping[str, torch.Tensor], means: Mapping[str, Map
                 end, start = scores[set_name, label]
                 title += f"\nloss opt {end:.3g}\nloss start {start:.3g}"
             ax.set_title(title.strip(), fontsize=7)
+    if note:
+        fig.suptitle(note, fontsize=8)
     path = Path(path)
     written = [path.with_suffix(".png"), path.with_suffix(".pdf")]
     for file in written:
@@ -577,7 +584,7 @@ def run_seed003_image_mean(
     means: dict[str, dict[str, torch.Tensor]] = {name: {"pixel mean": mean} for name, mean in pixel_means.items()}
     figure_scores: dict[tuple[str, str], tuple[float, float]] = {}
     for spec in objectives:
-        label = objective_label(spec)
+        label = objective_label(spec, weights_sources)
         function = build_objective(_with_source(spec, weights_sources), seed, device)
         for name, targets in sets.items():
             result = image_mean(targets.to(device), function, steps=steps, lr=lr / 2, seed=seed, clamp=False)
@@ -588,7 +595,9 @@ def run_seed003_image_mean(
         del function
     rows = score_means(sets, means, scoring_distances(objectives, evaluations), weights_sources, seed, device)
     _write_rows(rows, table)
-    render_seed_layout(sets, means, None, output, figure_scores)
+    stand_ins = any(label.endswith(" *") for label in means[next(iter(means))])
+    render_seed_layout(sets, means, output, figure_scores,
+                       note="* weights replaced by an offline stand-in" if stand_ins else None)
     return means
 
 
