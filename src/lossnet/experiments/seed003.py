@@ -112,8 +112,10 @@ def _vgg_rows(weights: str) -> list[Row]:
                 reported_as=seed_loss.get(weights, ""), **vgg)]
     for name, path in VGG_CONVS.items():
         prefix = per_layer.get(weights)
+        note = "the seed's per-layer random numbers came from its redrawn (reinit) network" \
+            if weights == "random_zero_mean" else ""
         rows.append(Row(f"VGG16 {weights}: {name} (pre-ReLU)", "l1", layers=(path,),
-                        reported_as=f"{prefix}{name}" if prefix else "", **vgg))
+                        reported_as=f"{prefix}{name}" if prefix else "", note=note, **vgg))
     rows.append(Row(f"VGG16 {weights}: lpips", "lpips", layers=LAYER_PRESETS["lpips"]["vgg16"],
                     normalize_input="imagenet", layer_reduction="sum", **vgg))
     rows.append(Row(f"VGG16 {weights}: gram (seed layers)", "gram", layers=LAYER_PRESETS["seed003"]["vgg16"],
