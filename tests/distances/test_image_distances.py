@@ -301,13 +301,14 @@ def test_pixel_distance_registry():
 def test_distances_agree_on_gpu():
     x, y = _smooth(2, 40, 40, seed=19, dtype=torch.float32), _smooth(2, 40, 40, seed=20, dtype=torch.float32)
     for name in PIXEL_DISTANCES:
-        expected = pixel_distance(name)(x, y)
-        function = pixel_distance(name)
+        options = {"weights": "random_zero_mean"} if name == "seed_vgg" else {}  # offline: no ImageNet download
+        expected = pixel_distance(name, **options)(x, y)
+        function = pixel_distance(name, **options)
         if isinstance(function, torch.nn.Module):
             function = function.to("cuda")
         torch.testing.assert_close(function(x.cuda(), y.cuda()).cpu(), expected, rtol=1e-4, atol=1e-6)
     z, z0 = torch.randn(2, 8, 5, 5), torch.randn(2, 8, 5, 5)
-    for function in (meanpool, gram):
+    for function in (meanpool, gram, *DISTANCES.values()):
         torch.testing.assert_close(function(z.cuda(), z0.cuda()).cpu(), function(z, z0), rtol=1e-4, atol=1e-6)
 
 
