@@ -5,6 +5,7 @@
 from snakemake.utils import min_version
 
 from lossnet.benchmarks import BENCHMARKS
+from lossnet.experiments import EXPERIMENTS
 from lossnet.workflow import anchor_paths, clear_stale_locks, validate_config
 from snakemake_interface_executor_plugins.settings import ExecMode
 
@@ -48,8 +49,12 @@ for benchmark in BENCHMARKS:
     include: f"rules/benchmarks/{benchmark}.smk"
 
 
+for experiment in EXPERIMENTS:
+
+    include: f"rules/experiments/{experiment}.smk"
+
+
 include: "rules/analysis.smk"
-include: "rules/image_mean.smk"
 include: "rules/download.smk"
 
 
@@ -58,6 +63,5 @@ rule all:
     input:
         "results/tables/rankings.csv",
         "results/report.html",
-        "results/figures/image_mean.png",
         expand("results/attributes/{arch}.csv", arch=ARCHS),
         final_targets,

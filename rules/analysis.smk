@@ -107,8 +107,8 @@ rule report:
         summary=rules.best_layers.output.summary,
         correlations=rules.correlations.output[0],
         figures=expand("results/figures/{weights}/{name}.png", weights=WEIGHTS, name=FIGURES),
-        tables=lambda wildcards: [p for p in final_targets() if p.endswith(".csv")] + ["results/figures/image_mean.csv"],
-        images=lambda wildcards: ["results/figures/image_mean.png"] + [p for p in final_targets() if p.endswith(".png")],
+        tables=lambda wildcards: [p for p in final_targets() if p.endswith(".csv")],
+        images=lambda wildcards: [p for p in final_targets() if p.endswith(".png")],
     output:
         report("results/report.html", caption="../report/report.rst", category="Report"),
     log:

@@ -15,6 +15,7 @@ from lossnet.network import check_layer_paths
 from lossnet.benchmarks import SUPERRES_TEST_SETS
 from lossnet.benchmarks.scores import replicates_path
 from lossnet.spec import LossSpec
+from lossnet.weights import INITIALIZERS
 from lossnet.zoo import LAYER_LABELS, get_architecture, register_from_config
 
 try:
@@ -34,6 +35,8 @@ def benchmark_layers(section):
 
 
 WEIGHTS = config["weights"]
+# Weights variants that are names, not files: ImageNet, torchvision's init, and the named random initialisations.
+NAMED_WEIGHTS = ("imagenet", "random", *INITIALIZERS)
 # The conda environment of every rule (`--software-deployment-method conda`), the package with its workflow extra.
 ENV = str(Path(workflow.basedir) / "envs" / "lossnet.yaml")
 ARCH_ENTRIES = {(entry if isinstance(entry, str) else entry["name"]): entry for entry in config["architectures"]}
@@ -44,9 +47,9 @@ REPLICATE_FILES = {}
 TARGETS = {}
 
 for variant in WEIGHTS:
-    if variant not in ("imagenet", "random") and variant not in config["weight_files"]:
+    if variant not in NAMED_WEIGHTS and variant not in config["weight_files"]:
         raise WorkflowError(
-            f"config `weights`: {variant!r} is neither imagenet, random nor a name under `weight_files` "
+            f"config `weights`: {variant!r} is neither one of {', '.join(NAMED_WEIGHTS)} nor a name under `weight_files` "
             f"(known there: {sorted(config['weight_files'])})"
         )
 
@@ -70,7 +73,7 @@ def arch_params(wildcards):
 
 def weights_for(arch, variant):
     """imagenet, random, or the state_dict path of the named variant `variant` for `arch`."""
-    if variant in ("imagenet", "random"):
+    if variant in NAMED_WEIGHTS:
         return variant
     files = config["weight_files"][variant]
     if arch not in files:
@@ -108,7 +111,7 @@ def weights_input(wildcards):
     if "weights" not in wildcards.keys():
         return []
     source = weights_source(wildcards)
-    return [] if source in ("imagenet", "random") else [source]
+    return [] if source in NAMED_WEIGHTS else [source]
 
 
 def loss_spec(wildcards):
@@ -151,5 +154,6 @@ def input_folder(wildcards, input):
 
 
 def final_targets(wildcards=None):
-    """What the default target makes beyond the rankings and the report: each enabled benchmark's own tables."""
-    return [path for benchmark in config["benchmarks"] for path in TARGETS.get(benchmark, [])]
+    """What the default target makes beyond the rankings and the report: each enabled benchmark's own tables and
+    figures, and the outputs of each enabled experiment (config `experiments`)."""
+    return [path for name in config["benchmarks"] + config["experiments"] for path in TARGETS.get(name, [])]

@@ -224,3 +224,28 @@ def test_register_architecture_checks_its_module_paths_at_once():
         with pytest.raises(ValueError, match=message):
             register_architecture("alexnet", layers)
         assert ARCHITECTURES["alexnet"] is before  # a refused definition changes nothing
+
+
+def test_pre_relu_taps_are_copied_before_the_in_place_relu():
+    """features.2 of VGG16 is conv1_2 *before* its ReLU (which runs in place): negative values survive."""
+    net = lossnet.LossNetwork("vgg16", ["features.2", "features.3"], weights="random", normalize_input=False)
+    features = net(torch.rand(2, 3, 24, 24, generator=torch.Generator().manual_seed(0)))
+    assert (features["features.2"] < 0).any()
+    torch.testing.assert_close(features["features.3"], features["features.2"].clamp_min(0))
+    # and it is the convolution's own output
+    module = net.extractor.get_submodule
+    x = torch.rand(1, 3, 16, 16)
+    direct = module("features.2")(torch.relu(module("features.0")(x)))
+    torch.testing.assert_close(net(x)["features.2"], direct)
+
+
+def test_pixels_pseudo_layer_and_seed003_preset():
+    net = lossnet.LossNetwork("vgg16", "seed003", weights="random", normalize_input="signed")
+    assert list(net.layers) == ["pixels", "features.2", "features.7", "features.14", "features.21", "features.28"]
+    x = torch.rand(1, 3, 32, 32)
+    features = net(x)
+    torch.testing.assert_close(features["pixels"], 2 * x - 1)
+    only_pixels = lossnet.LossNetwork("vgg16", ["pixels"], weights="random", normalize_input=False)
+    assert only_pixels.extractor is None and torch.equal(only_pixels(x)["pixels"], x)
+    with pytest.raises(ValueError, match="normalize_input must be"):
+        lossnet.LossNetwork("vgg16", ["E"], weights="random", normalize_input="zscore")

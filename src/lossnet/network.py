@@ -3,19 +3,64 @@
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 import torchvision
-from torch import nn
+from torch import fx, nn
 from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
 from ._inputs import as_dtype
-from .weights import build_model
-from .zoo import LAYER_LABELS, LAYER_PRESETS, get_architecture, layer_preset
+from .weights import INITIALIZERS, build_model, reinitialize
+from .zoo import LAYER_LABELS, LAYER_PRESETS, PIXELS, get_architecture, layer_preset
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _imagenet(images: torch.Tensor) -> torch.Tensor:
+    mean = torch.tensor(IMAGENET_MEAN, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+    return (images - mean) / std
+
+
+# What the network sees of an image in [0, 1]: ImageNet's standardisation (what the pretrained weights expect),
+# nothing, or [-1, 1] (seed 003's networks, which never standardised).
+INPUT_TRANSFORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "imagenet": _imagenet,
+    "none": lambda images: images,
+    "signed": lambda images: images * 2 - 1,
+}
+
+
+def input_transform_name(normalize_input: bool | str) -> str:
+    """``True`` -> ``"imagenet"``, ``False`` -> ``"none"``, a name of :data:`INPUT_TRANSFORMS` passes through."""
+    if isinstance(normalize_input, bool):
+        return "imagenet" if normalize_input else "none"
+    if normalize_input not in INPUT_TRANSFORMS:
+        raise ValueError(f"normalize_input must be true, false or one of {', '.join(INPUT_TRANSFORMS)}, "
+                         f"got {normalize_input!r}")
+    return normalize_input
+
+
+def _clone_returned_nodes(extractor: fx.GraphModule) -> fx.GraphModule:
+    """Copy every returned feature right where it is computed, before any later operation can change it in place.
+
+    Why: VGG's ``ReLU(inplace=True)`` (and ResNet's ``out += identity``) overwrite their input tensor, so a
+    feature extractor returning a convolution's output would hand back the *post*-ReLU values. With the copy a tap
+    at ``features.2`` of VGG16 is conv1_2 before its ReLU, as asked.
+    """
+    graph = extractor.graph
+    output = next(node for node in graph.nodes if node.op == "output")
+    returned = output.args[0]
+    copies = {}
+    for key, node in returned.items():
+        with graph.inserting_after(node):
+            copies[key] = graph.call_method("clone", (node,))
+    output.args = (copies,)
+    graph.lint()
+    extractor.recompile()
+    return extractor
 
 
 def resolve_layers(arch: str, layers: str | Sequence[str]) -> dict[str, str]:
@@ -26,13 +71,14 @@ def resolve_layers(arch: str, layers: str | Sequence[str]) -> dict[str, str]:
     if not layers:
         raise ValueError(f"no layers requested for {arch}")
     resolved = {layer: spec.module_path(layer) for layer in layers}
-    unknown = [layer for layer, path in resolved.items() if path not in _module_nodes(arch)]
+    unknown = [layer for layer, path in resolved.items() if path != PIXELS and path not in _module_nodes(arch)]
     if unknown:
         raise ValueError(
-            f"unknown layer(s) {unknown} for {arch}: use one of the labels {list(LAYER_LABELS)} or a module path "
+            f"unknown layer(s) {unknown} for {arch}: use one of the labels {list(LAYER_LABELS)}, {PIXELS!r} or a "
+            "module path "
             f"of torchvision's {arch}, e.g. {', '.join(sorted(_module_nodes(arch), key=_natural)[:40])}..."
         )
-    flat = [layer for layer, path in resolved.items() if path not in spatial_layers(arch)]
+    flat = [layer for layer, path in resolved.items() if path != PIXELS and path not in spatial_layers(arch)]
     if flat:
         spatial = sorted(spatial_layers(arch), key=_natural)
         raise ValueError(
@@ -133,12 +179,22 @@ class LossNetwork(nn.Module):
         arch: a zoo architecture (``lossnet.zoo.ARCHITECTURES``), e.g. ``"vgg16"``.
         layers: layer labels (``"E"``, ``"S"``, ``"M"``, ``"L"``) and/or torchvision module paths
             (``"features.22"``), or a preset name (``"lpips"``: the LPIPS package's taps of alexnet, vgg16 and
-            squeezenet1_1). The output dict is keyed by the names given here (module paths for a preset).
+            squeezenet1_1; ``"seed003"``: seed 003's VGG16 loss taps). The output dict is keyed by the names given
+            here (module paths for a preset). ``"pixels"`` is a pseudo-layer: the image as the network sees it
+            (after ``normalize_input``), so that a pixel term can sit beside network layers in one distance.
+            A tapped module's output is copied before later in-place operations (VGG's in-place ReLU), so a
+            convolution's path gives its pre-activation values.
         weights: ``"imagenet"`` (torchvision ``IMAGENET1K_V1``), ``"random"`` (torchvision's init under
-            ``seed``) or the path of a torchvision-format state_dict.
-        normalize_input: inputs are RGB in [0, 1]; when True they are normalised with ImageNet's mean and
-            std first (what the pretrained weights expect). A copy is made; the caller's tensor is untouched.
-        seed: seed of the random initialisation (used for ``weights="random"``).
+            ``seed``), a named initialisation of :data:`lossnet.weights.INITIALIZERS` (``"random_zero_mean"``:
+            Kaiming-normal convolutions whose first-layer filters have zero spatial mean) or a state_dict path.
+        normalize_input: inputs are RGB in [0, 1]; ``True`` (``"imagenet"``) standardises them with ImageNet's
+            mean and std first (what the pretrained weights expect), ``False`` (``"none"``) feeds them as they are,
+            ``"signed"`` maps them to [-1, 1] (seed 003's networks). A copy is made; the caller's tensor is untouched.
+        seed: seed of the random initialisation (used for ``"random"`` and the named initialisations).
+        redraw: draw new weights before **every** forward pass (a named initialisation only; seed 003's
+            ``reinit``). The network is then stochastic: two calls on one image give different features, so
+            compare images within one call. The k-th forward uses the k-th draw of a generator seeded with
+            ``seed``: a run is reproducible, a single call is not repeatable.
 
     The parameters never receive gradients, but gradients flow to the input, so the module can serve as a
     training loss. All layers come from one forward pass that stops after the last requested layer. The
@@ -151,18 +207,27 @@ class LossNetwork(nn.Module):
         arch: str,
         layers: str | Sequence[str] = LAYER_LABELS,
         weights: str | os.PathLike = "imagenet",
-        normalize_input: bool = True,
+        normalize_input: bool | str = True,
         seed: int = 0,
+        redraw: bool = False,
     ) -> None:
         super().__init__()
         self.arch = arch
         self.layers = resolve_layers(arch, layers)
         self.weights = str(weights)
+        self.input_transform = input_transform_name(normalize_input)
         self.normalize_input = normalize_input
+        if redraw and self.weights not in INITIALIZERS:
+            raise ValueError(f"redraw=True needs weights named in {', '.join(INITIALIZERS)} (a random initialisation "
+                             f"to draw again), got weights={self.weights!r}")
+        self.redraw = redraw
+        self._draws = torch.Generator().manual_seed(seed) if redraw else None
         model = build_model(arch, weights, seed=seed)
-        return_nodes = {path: path for path in dict.fromkeys(self.layers.values())}
-        self.extractor = create_feature_extractor(model, return_nodes=return_nodes)
-        self.extractor.requires_grad_(False)
+        return_nodes = {path: path for path in dict.fromkeys(self.layers.values()) if path != PIXELS}
+        self.extractor = (_clone_returned_nodes(create_feature_extractor(model, return_nodes=return_nodes))
+                          if return_nodes else None)
+        if self.extractor is not None:
+            self.extractor.requires_grad_(False)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.train(False)
@@ -170,26 +235,28 @@ class LossNetwork(nn.Module):
     def train(self, mode: bool = True) -> "LossNetwork":
         # A loss network is frozen: BatchNorm must keep its ImageNet statistics whatever the caller's mode.
         super().train(mode)
-        self.extractor.eval()
+        if self.extractor is not None:
+            self.extractor.eval()
         return self
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"expected images of shape (N, 3, H, W) in [0, 1], got {tuple(images.shape)}")
-        images = as_dtype(images, self.mean.dtype, "LossNetwork")
-        if self.normalize_input:
-            images = (images - self.mean) / self.std
+        images = INPUT_TRANSFORMS[self.input_transform](as_dtype(images, self.mean.dtype, "LossNetwork"))
+        if self.redraw and self.extractor is not None:
+            reinitialize(self.extractor, self.weights, self._draws)
         try:
-            features = self.extractor(images)
+            features = self.extractor(images) if self.extractor is not None else {}
         except RuntimeError:
             self._check_size(images)
             raise
+        features[PIXELS] = images
         return {layer: features[path] for layer, path in self.layers.items()}
 
     def _check_size(self, images: torch.Tensor) -> None:
         """Turn torch's error on too small an input into one that says the minimum size."""
         height, width = images.shape[-2:]
-        smallest = minimum_input_size(self.arch, list(self.layers.values()))
+        smallest = minimum_input_size(self.arch, [path for path in self.layers.values() if path != PIXELS])
         if min(height, width) < smallest:
             deepest = list(self.layers)[-1]
             raise ValueError(f"{self.arch} (up to layer {deepest}) needs images of at least {smallest}x{smallest} "
@@ -197,4 +264,6 @@ class LossNetwork(nn.Module):
                              f"(lossnet compare: --resize {smallest})") from None
 
     def extra_repr(self) -> str:
-        return f"arch={self.arch!r}, layers={self.layers}, weights={self.weights!r}"
+        redraw = ", redraw=True" if self.redraw else ""
+        return (f"arch={self.arch!r}, layers={self.layers}, weights={self.weights!r}, "
+                f"input={self.input_transform!r}{redraw}")

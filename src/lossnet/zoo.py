@@ -13,6 +13,8 @@ from typing import Any, Mapping
 
 # E..L in depth order; analysis modules import this without paying for torchvision (imported on first use).
 LAYER_LABELS = ("E", "S", "M", "L")
+# The pseudo-layer "pixels": the network's input as it sees it (a pixel term beside network layers).
+PIXELS = "pixels"
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,12 @@ LAYER_PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
         "alexnet": ("features.1", "features.4", "features.7", "features.9", "features.11"),
         "vgg16": ("features.3", "features.8", "features.15", "features.22", "features.29"),
         "squeezenet1_1": tuple(f"features.{i}" for i in (1, 4, 7, 9, 10, 11, 12)),
+    },
+    # Seed 003's VGG loss: the pixels and the convolutions conv1_2, conv2_2, conv3_3, conv4_3 and conv5_3 *before*
+    # their ReLU; used with distance "l1", the mean over these six layers and inputs in [-1, 1]
+    # (lossnet.distances.SeedVGGLoss puts the three together).
+    "seed003": {
+        "vgg16": (PIXELS, "features.2", "features.7", "features.14", "features.21", "features.28"),
     },
 }
 

@@ -175,7 +175,7 @@ def _explicit_mmd_term(mmd: MMDPlusPlus, x: torch.Tensor, y: torch.Tensor) -> np
 
 
 def test_mmd_term_equals_the_explicit_random_feature_computation():
-    mmd = MMDPlusPlus(seed=3, n_features=24, window=6, window_stride=3)
+    mmd = MMDPlusPlus(seed=3, n_features=24, window=6, window_stride=3, value_range=(0, 1))
     x, y = _smooth(2, 10, 12, seed=5), _smooth(2, 10, 12, seed=6)
     expected = _explicit_mmd_term(mmd, x, y)
     torch.testing.assert_close(mmd.mmd_term(x, y), torch.from_numpy(expected), rtol=1e-10, atol=1e-14)
@@ -183,14 +183,14 @@ def test_mmd_term_equals_the_explicit_random_feature_computation():
     mmd = MMDPlusPlus(seed=0, n_features=8)
     assert mmd.window_embeddings(_smooth(1, 48, 48)).shape == (1, 8, 2, 2)
     x, y = _smooth(1, 48, 48, seed=7), _smooth(1, 48, 48, seed=8)
-    expected = torch.from_numpy(_explicit_mmd_term(mmd, x, y))
+    expected = torch.from_numpy(_explicit_mmd_term(mmd, 2 * x - 1, 2 * y - 1))  # default: the seed's [-1, 1]
     torch.testing.assert_close(mmd.mmd_term(x, y), expected, rtol=1e-10, atol=1e-14)
 
 
 def test_mmd_term_estimates_half_the_gaussian_kernel_mmd():
     """With many random features the term approaches 1/2 MMD^2 (V-statistic) with k = exp(-|P-Q|^2 / 2 s^2)."""
     size = 8
-    mmd = MMDPlusPlus(seed=0, n_features=40_000, window=size, window_stride=size)
+    mmd = MMDPlusPlus(seed=0, n_features=40_000, window=size, window_stride=size, value_range=(0, 1))
     x = _smooth(1, size, size, seed=9)
     y = (0.6 * x + 0.4 * _smooth(1, size, size, seed=10)).clamp(0, 1)
     estimate = float(mmd.mmd_term(x, y))
@@ -211,7 +211,7 @@ def test_mmd_term_estimates_half_the_gaussian_kernel_mmd():
 
 
 def test_local_term_and_total_match_direct_computations():
-    mmd = MMDPlusPlus(seed=1, n_features=16, window=8, window_stride=4)
+    mmd = MMDPlusPlus(seed=1, n_features=16, window=8, window_stride=4, value_range=(0, 1))
     x, y = _smooth(2, 9, 8, seed=11), _smooth(2, 9, 8, seed=12)
     sigma = 0.06 * 9
     expected = []
@@ -248,6 +248,7 @@ def test_mmdpp_default_settings():
     assert mmd.weights == (0.001, 0.05, 1.0)
     assert mmd.patch_size == 3 and mmd.n_features == 512 and (mmd.window, mmd.window_stride) == (32, 16)
     assert mmd.sigma == pytest.approx(0.54) and mmd.local_sigma == pytest.approx(0.54)
+    assert mmd.value_range == (-1.0, 1.0)  # the units seed 003 tuned its bandwidths in
     assert mmd.raw_weights.shape == (512, 3, 3, 3)
     assert list(mmd.parameters()) == []  # nothing to train; the random features are buffers
 
@@ -267,7 +268,7 @@ def test_pixel_gradients():
     assert torch.autograd.gradcheck(lambda a: mmd(a, y4), (x4,))
 
 
-@pytest.mark.parametrize("name", ["meanpool", "gram", "l2", "ssim", "mmdpp"])
+@pytest.mark.parametrize("name", ["meanpool", "gram", "gram_normalized", "l2", "ssim", "mmdpp", "patch_rbf"])
 def test_batched_equals_per_sample(name):
     if name in DISTANCES:
         function = DISTANCES[name]
@@ -284,22 +285,82 @@ def test_batched_equals_per_sample(name):
 
 
 def test_pixel_distance_registry():
-    assert set(PIXEL_DISTANCES) == {"l2", "ssim", "mmdpp"}
+    assert set(PIXEL_DISTANCES) == {"l2", "l1", "ssim", "patch_rbf", "mmdpp", "mmdpp_unit", "mmdpp_later", "seed_vgg"}
     assert pixel_distance("l2") is l2 and pixel_distance("ssim") is ssim_distance
     assert isinstance(pixel_distance("mmdpp", seed=5), MMDPlusPlus) and pixel_distance("mmdpp", seed=5).seed == 5
+    assert pixel_distance("mmdpp_unit").value_range == (0.0, 1.0)
+    assert pixel_distance("mmdpp_later").local_sigma == pytest.approx(0.1 * 9)
+    assert pixel_distance("mmdpp", local_sigma=0.1).local_sigma == pytest.approx(0.9)
     with pytest.raises(ValueError, match="unknown pixel distance"):
-        pixel_distance("l1")
+        pixel_distance("l3")
+    with pytest.raises(ValueError, match="takes no options"):
+        pixel_distance("l2", value_range=(0, 1))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_distances_agree_on_gpu():
     x, y = _smooth(2, 40, 40, seed=19, dtype=torch.float32), _smooth(2, 40, 40, seed=20, dtype=torch.float32)
     for name in PIXEL_DISTANCES:
-        expected = pixel_distance(name)(x, y)
-        function = pixel_distance(name)
+        options = {"weights": "random_zero_mean"} if name == "seed_vgg" else {}  # offline: no ImageNet download
+        expected = pixel_distance(name, **options)(x, y)
+        function = pixel_distance(name, **options)
         if isinstance(function, torch.nn.Module):
             function = function.to("cuda")
         torch.testing.assert_close(function(x.cuda(), y.cuda()).cpu(), expected, rtol=1e-4, atol=1e-6)
     z, z0 = torch.randn(2, 8, 5, 5), torch.randn(2, 8, 5, 5)
-    for function in (meanpool, gram):
+    for function in (meanpool, gram, *DISTANCES.values()):
         torch.testing.assert_close(function(z.cuda(), z0.cuda()).cpu(), function(z, z0), rtol=1e-4, atol=1e-6)
+
+
+# --------------------------------------------------------------------------------- seed 003's formulas, by hand
+
+
+def _seed_local_term(x: np.ndarray, y: np.ndarray, p: int, sigma_per_pixel: float) -> np.ndarray:
+    """Seed 003's PatchRBFLoss(pad_image=True) written from its formula: images already in the seed's units."""
+    sigma = sigma_per_pixel * p * p
+    half = p // 2
+    out = []
+    for xi, yi in zip(x, y):
+        squared = np.pad(((xi - yi) ** 2).sum(axis=0), half)  # zero padding, as the seed's padded convolution
+        h, w = xi.shape[1:]
+        sums = np.array([[squared[i:i + p, j:j + p].sum() for j in range(w)] for i in range(h)])
+        out.append(np.mean(1 - np.exp(-sums / (2 * sigma**2))))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("local_sigma", [0.06, 0.1])
+def test_mmdpp_deterministic_terms_equal_the_seed_formula_in_its_units(local_sigma):
+    """L2 and LOCAL of MMD++ on [0, 1] images equal the seed's formulas applied to the same images in [-1, 1]."""
+    x, y = _rand(2, 3, 9, 11, seed=31), _rand(2, 3, 9, 11, seed=32)
+    mmd = MMDPlusPlus(seed=0, n_features=4, local_sigma=local_sigma)
+    xs, ys = (2 * x - 1).numpy(), (2 * y - 1).numpy()
+    seed_l2 = ((xs - ys) ** 2).reshape(2, -1).mean(axis=1)
+    seed_local = _seed_local_term(xs, ys, 3, local_sigma)
+    np.testing.assert_allclose(mmd.pixel_term(x, y).numpy(), seed_l2, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(mmd.local_term(x, y).numpy(), seed_local, rtol=0, atol=1e-6)
+    deterministic = 0.001 * mmd.pixel_term(x, y) + 0.05 * mmd.local_term(x, y)
+    np.testing.assert_allclose((mmd(x, y) - mmd.mmd_term(x, y)).numpy(), deterministic.numpy(), atol=1e-6)
+    np.testing.assert_allclose(deterministic.numpy(), 0.001 * seed_l2 + 0.05 * seed_local, rtol=0, atol=1e-6)
+    # in [0, 1] the same images give another number: the units matter
+    unit = MMDPlusPlus(seed=0, n_features=4, local_sigma=local_sigma, value_range=(0, 1))
+    np.testing.assert_allclose(unit.pixel_term(x, y).numpy(), seed_l2 / 4, rtol=1e-6)
+    assert not np.allclose(unit.local_term(x, y).numpy(), seed_local, atol=1e-3)
+
+
+def test_patch_rbf_equals_the_seed_formula():
+    x, y = _smooth(2, 14, 13, seed=33), _smooth(2, 14, 13, seed=34)
+    expected = _seed_local_term((2 * x - 1).numpy(), (2 * y - 1).numpy(), 11, 0.02)
+    np.testing.assert_allclose(lossnet.distance("patch_rbf", x, y).numpy(), expected, rtol=0, atol=1e-6)
+    assert torch.all(lossnet.distance("patch_rbf", x, x) == 0)
+    with pytest.raises(ValueError, match="odd"):
+        pixel_distance("patch_rbf")(x, y, patch_size=4)
+
+
+def test_l1_pixel_and_feature_distances():
+    x, y = _rand(3, 3, 8, 8, seed=35), _rand(3, 3, 8, 8, seed=36)
+    expected = (x - y).abs().reshape(3, -1).mean(dim=1)
+    torch.testing.assert_close(pixel_distance("l1")(x, y), expected)
+    torch.testing.assert_close(lossnet.distance("l1", x, y), expected)
+    z, z0 = {"a": x, "b": 2 * y}, {"a": y, "b": 2 * x}
+    torch.testing.assert_close(lossnet.distance("l1", z, z0, layer_reduction="mean"), 1.5 * expected)
+    torch.testing.assert_close(lossnet.distance("l1", z, z0), 3 * expected)

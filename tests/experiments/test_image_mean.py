@@ -12,9 +12,13 @@ from lossnet.experiments.image_mean import (
     demo_image_set,
     folder_image_set,
     image_mean,
+    jitter_set,
+    jitter_sets,
     network_label,
     render_grid,
     run_experiment,
+    run_seed003_image_mean,
+    sharpness,
 )
 from lossnet.network import LossNetwork
 from lossnet.distances import MMDPlusPlus, l2, ssim_distance
@@ -124,6 +128,48 @@ def test_run_experiment_end_to_end(tmp_path):
     with open(tmp_path / "image_mean.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["label"] for row in rows] == list(results)
-    for bad in ({"pixel": ["l1"]}, {"networks": [{"arch": "alexnet", "layer": "E", "distance": "l7"}]}):
+    for bad in ({"pixel": ["l3"]}, {"networks": [{"arch": "alexnet", "layer": "E", "distance": "l7"}]}):
         with pytest.raises(ValueError, match="unknown distance"):
             run_experiment(images="demo", n_images=2, size=16, steps=1, output=tmp_path / "x.png", **bad)
+
+
+# ------------------------------------------------------------------------------- seed 003's image mean, as run
+
+
+def test_jitter_set_is_four_shifted_crops():
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    crops = jitter_set(photo, side=24, shift=3)
+    assert crops.shape == (4, 3, 24, 24) and crops.dtype == torch.float32
+    # offsets (x, y): (0, 0), (0, 3), (3, 0), (3, 3) of one resized image
+    torch.testing.assert_close(crops[2][:, :, :-3], crops[0][:, :, 3:])  # shifted right by 3
+    torch.testing.assert_close(crops[1][:, :-3, :], crops[0][:, 3:, :])  # shifted down by 3
+    torch.testing.assert_close(crops[3][:, :-3, :-3], crops[0][:, 3:, 3:])
+    assert not torch.equal(crops[0], crops[3])
+
+
+def test_sharpness_prefers_the_set_images_to_their_pixel_mean():
+    images = jitter_sets("offline", n_sets=1, side=48, shift=4)["chelsea"]
+    assert sharpness(images.mean(dim=0)) < min(sharpness(image) for image in images)
+
+
+def test_seed003_image_mean_scores_every_mean_under_every_distance(tmp_path):
+    objectives = [{"distance": "patch_rbf"}, {"distance": "seed_vgg", "weights": "random_zero_mean", "redraw": True}]
+    evaluations = [{"distance": "l2"}, {"distance": "seed_vgg", "weights": "imagenet"}]
+    means = run_seed003_image_mean(
+        n_sets=2, side=24, shift=3, steps=3, objectives=objectives, evaluations=evaluations,
+        weights_sources={"imagenet": "random"}, output=tmp_path / "gim.png", table=tmp_path / "gim.csv")
+    assert list(means) == ["chelsea", "astronaut"]
+    labels = ["pixel mean", "patch-RBF", "VGG (random_zero_mean, redrawn)"]
+    assert list(means["chelsea"]) == labels
+    for images in means.values():
+        assert all(0 <= float(image.min()) and float(image.max()) <= 1 for image in images.values())
+    with open(tmp_path / "gim.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    measures = {row["measure"] for row in rows}
+    # the redrawn objective is scored by one fixed network; the variant keeps its name though a stand-in was loaded
+    assert measures == {"sharpness", "patch-RBF", "VGG (random_zero_mean)", "L2", "VGG (imagenet) *"}
+    for measure in measures - {"sharpness"}:
+        scored = {(row["set"], row["mean"]) for row in rows if row["measure"] == measure}
+        assert scored == {(s, label) for s in means for label in labels}
+    assert (tmp_path / "gim.png").stat().st_size > 1000 and (tmp_path / "gim.pdf").read_bytes().startswith(b"%PDF")

@@ -37,7 +37,7 @@ from ..stats import LEVEL, rank_interval
 PRIMARY_DISTANCE = "lpips"
 # The feature distances (lossnet.distances.FEATURE_DISTANCES, named here without importing torch): the only ones a
 # similarity ranking can rank by. The network-free distances (l2, ssim, mmdpp) score references, not loss networks.
-RANKABLE_DISTANCES = ("lpips", "mse", "meanpool", "gram")
+RANKABLE_DISTANCES = ("lpips", "mse", "l1", "meanpool", "gram", "gram_normalized")
 # The columns of a rankings table that are not a benchmark's mean rank.
 RANKING_COLUMNS = ("weights", "arch", "overall", "n_benchmarks", "position", "reference")
 INTERVAL_SUFFIXES = ("_low", "_high")  # <benchmark>_low, overall_high, position_low, ...

@@ -41,6 +41,12 @@ def lpips(z: torch.Tensor, z0: torch.Tensor, channel_weights: torch.Tensor | Non
     return per_channel.sum(dim=1)
 
 
+def l1(z: torch.Tensor, z0: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference ``||z - z0||_1 / (C H W)`` (seed 003's feature distance: less dominated by the
+    few large activations than :func:`mse`)."""
+    return (z - z0).abs().flatten(1).mean(dim=1)
+
+
 def mse(z: torch.Tensor, z0: torch.Tensor) -> torch.Tensor:
     """Feature reconstruction loss (Johnson et al. 2016; Pihlgren et al. Eq. 3): ``||z - z0||^2 / (C H W)``."""
     diff = z - z0
@@ -105,9 +111,17 @@ def gram(z: torch.Tensor, z0: torch.Tensor, normalize: bool = False) -> torch.Te
     return (total.clamp_min(0) / (h * w) ** 2 / c**2).to(z.dtype)
 
 
+def gram_normalized(z: torch.Tensor, z0: torch.Tensor) -> torch.Tensor:
+    """:func:`gram` of unit-normalised features (each position's channel vector divided by its L2 norm): the
+    correlations of feature *directions*, blind to how strongly a position responds overall."""
+    return gram(z, z0, normalize=True)
+
+
 FEATURE_DISTANCES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "lpips": lpips,
     "mse": mse,
+    "l1": l1,
     "meanpool": meanpool,
     "gram": gram,
+    "gram_normalized": gram_normalized,
 }

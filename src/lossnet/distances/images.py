@@ -1,11 +1,18 @@
-"""Network-free image distances: pixel MSE, 1 - SSIM, and the MMD++ patch-distribution distance.
+"""Image distances: pixel MSE and L1, 1 - SSIM, the patch-RBF term, the MMD++ patch-distribution distance, and
+(by name) seed 003's VGG loss.
 
 Every distance takes two image batches of shape (N, 3, H, W) with values in [0, 1] and returns one value per
 image pair, shape (N,); a batch of one broadcasts against a batch of N. All are differentiable in both inputs,
-work on any device and in any floating dtype, and have no state that changes between calls.
+work on any device and in any floating dtype. Only seed 003's VGG loss with ``redraw=True`` changes between calls.
 
-``PIXEL_DISTANCES`` names them; :func:`pixel_distance` builds one (MMD++ draws its random features from a
-seed). :func:`lossnet.distances.distance` reaches them by name too.
+Where a distance has bandwidths (patch-RBF, MMD++), ``value_range`` says in which units it computes: inputs in
+[0, 1] are mapped linearly onto that range first. Seed 003 fed its distances images in [-1, 1], and its
+bandwidths were chosen in those units, so ``(-1, 1)`` is their default; ``(0, 1)`` makes every kernel twice as
+wide and the MMD++ L2 term a quarter as strong relative to the others.
+
+``PIXEL_DISTANCES`` names them (a function is the distance; a factory, marked by :func:`_factory`, builds one
+from a seed and options); :func:`pixel_distance` builds one. :func:`lossnet.distances.distance` reaches them by
+name too.
 """
 
 from __future__ import annotations
@@ -33,6 +40,54 @@ def l2(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     x, y = _pair(x, y)
     diff = x - y
     return (diff * diff).flatten(1).mean(dim=1)
+
+
+def l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Pixel mean absolute difference ``||x - y||_1 / (C H W)`` (seed 003's L1 baseline)."""
+    x, y = _pair(x, y)
+    return (x - y).abs().flatten(1).mean(dim=1)
+
+
+def to_value_range(images: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
+    """Map images in [0, 1] linearly onto ``value_range`` (``(-1, 1)``: ``2 x - 1``); ``(0, 1)`` returns them."""
+    low, high = map(float, value_range)
+    if not high > low:
+        raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}")
+    return images if (low, high) == (0.0, 1.0) else low + (high - low) * images
+
+
+# ----------------------------------------------------------------------------------------------- patch RBF
+
+PATCH_RBF_SIZE = 11  # seed 003's image-mean objective: 11 x 11 patches, sigma 0.02 per pixel, images in [-1, 1]
+PATCH_RBF_SIGMA = 0.02
+SEED_VALUE_RANGE = (-1.0, 1.0)
+
+
+def patch_rbf(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    patch_size: int = PATCH_RBF_SIZE,
+    sigma: float = PATCH_RBF_SIGMA,
+    value_range: tuple[float, float] = SEED_VALUE_RANGE,
+) -> torch.Tensor:
+    """Aligned patch-RBF distance (seed 003's ``PatchRBFLoss``; MMD++'s local term), shape (N,)::
+
+        D_ij = sum_c sum_{(u,v) in the p x p neighbourhood of (i,j)} (x_cuv - y_cuv)^2
+        d = mean_ij [1 - exp(-D_ij / (2 s^2))],   s = sigma p^2
+
+    after mapping both images onto ``value_range``. Every pixel (i, j) is a patch centre; neighbours outside the
+    image contribute nothing (a zero-padded sum). Each patch's term saturates at 1, so the distance counts how
+    many patches differ rather than by how much: a sharp image with a few wrong edges beats a blurred one.
+    """
+    if patch_size % 2 != 1:
+        raise ValueError(f"patch_rbf: patch_size must be odd, got {patch_size}")
+    x, y = _pair(x, y)
+    x, y = to_value_range(x, value_range), to_value_range(y, value_range)
+    squared = ((x - y) ** 2).sum(dim=1, keepdim=True)
+    box = torch.ones(1, 1, patch_size, patch_size, dtype=x.dtype, device=x.device)
+    patch_sums = F.conv2d(squared, box, padding=patch_size // 2)
+    bandwidth = sigma * patch_size**2
+    return (1 - torch.exp(-patch_sums / (2 * bandwidth**2))).mean(dim=(1, 2, 3))
 
 
 # --------------------------------------------------------------------------------------------------- SSIM
@@ -98,15 +153,16 @@ def ssim_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 class MMDPlusPlus(nn.Module):
-    """MMD++ (Amir & Weiss, "Understanding and Simplifying Perceptual Distances", CVPR 2021; the seed
-    repository ``ariel415el/PerceptualLossExperiments``, ``losses/patch_mmd_pp.py``): a network-free
-    perceptual distance that compares the distributions of small image patches.
+    """MMD++ (Amir & Weiss, "Understanding and Simplifying Perceptual Distances", CVPR 2021; class ``MMD_PP`` of
+    the seed repository ``ariel415el/PerceptualLossExperiments``, in ``losses/experimental_patch_losses.py`` at its
+    last commit): a network-free perceptual distance that compares the distributions of small image patches.
 
-    ``d(x, y) = 0.001 * L2 + 0.05 * LOCAL + 1.0 * MMD``, per image pair, with p = 3, sigma = 0.06 p^2 = 0.54:
+    ``d(x, y) = 0.001 * L2 + 0.05 * LOCAL + 1.0 * MMD``, per image pair, with p = 3, sigma = 0.06 p^2 = 0.54,
+    computed on the images mapped onto ``value_range`` (default [-1, 1], the units seed 003 fed and tuned it in):
 
     **L2** (pixel term): ``mean_{c,h,w} (x - y)^2``.
 
-    **LOCAL** (aligned p x p patch-RBF term; the seed's ``PatchRBFLoss``)::
+    **LOCAL** (aligned p x p patch-RBF term, :func:`patch_rbf`; the seed's ``PatchRBFLoss``)::
 
         D_ij = sum_c sum_{(u,v) in the p x p neighbourhood of (i,j)} (x_cuv - y_cuv)^2
         LOCAL = mean_ij [1 - exp(-D_ij / (2 sigma_l^2))],   sigma_l = local_sigma p^2 = 0.54
@@ -139,13 +195,21 @@ class MMDPlusPlus(nn.Module):
     ``torch.Generator().manual_seed(seed)`` (the seed code redrew them on every call, so its distance was
     random); they are stored as buffers (moved by ``.to(device)``) and cast to the input's dtype at use.
 
+    Which seed numbers this reproduces: the published "MMD++ 0.74" 2AFC (cnn + traditional) was computed with
+    ``local_sigma`` equal to ``sigma`` (0.06) on images in [-1, 1], this class's defaults. The seed repository's
+    later code sets ``local_sigma=0.1`` (:data:`MMDPP_LATER_LOCAL_SIGMA`; registered as ``mmdpp_later``).
+    ``value_range=(0, 1)`` (registered as ``mmdpp_unit``) is what lossnet computed before it had this option:
+    bandwidths twice as wide and an L2 term a quarter as strong, in the seed's units.
+
     Args:
         seed: seed of the random features; the same seed gives the same distance, everywhere.
         patch_size, sigma, n_features, window, window_stride: p, the per-pixel bandwidth (multiplied by p^2),
             r, and the window size and stride of the MMD term.
         weights: the weights of (L2, LOCAL, MMD).
-        local_sigma: per-pixel bandwidth of LOCAL (times p^2); defaults to ``sigma``, as in the seed.
+        local_sigma: per-pixel bandwidth of LOCAL (times p^2); defaults to ``sigma``, as in the seed's
+            published runs.
         channels: the number of image channels the random features are drawn for.
+        value_range: the range the [0, 1] inputs are mapped onto before every term (the units of ``sigma``).
     """
 
     def __init__(
@@ -160,8 +224,11 @@ class MMDPlusPlus(nn.Module):
         weights: Sequence[float] = (0.001, 0.05, 1.0),
         local_sigma: float | None = None,
         channels: int = 3,
+        value_range: tuple[float, float] = SEED_VALUE_RANGE,
     ) -> None:
         super().__init__()
+        to_value_range(torch.zeros(()), value_range)  # checks low < high here, not at the first call
+        self.value_range = (float(value_range[0]), float(value_range[1]))
         if patch_size % 2 != 1:
             raise ValueError(f"patch_size must be odd, got {patch_size}")
         if len(weights) != 3:
@@ -189,23 +256,20 @@ class MMDPlusPlus(nn.Module):
         return (
             f"seed={self.seed}, patch_size={self.patch_size}, sigma={self.sigma:g}, local_sigma={self.local_sigma:g}, "
             f"n_features={self.n_features}, window={self.window}, window_stride={self.window_stride}, "
-            f"weights={self.weights}"
+            f"weights={self.weights}, value_range={self.value_range}"
         )
 
-    # The three terms, each (N,).
+    # The three terms, each (N,), of images in [0, 1] (mapped onto value_range inside).
     def pixel_term(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return l2(x, y)
+        return l2(to_value_range(x, self.value_range), to_value_range(y, self.value_range))
 
     def local_term(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        x, y = _pair(x, y)
-        squared = ((x - y) ** 2).sum(dim=1, keepdim=True)
         p = self.patch_size
-        box = torch.ones(1, 1, p, p, dtype=x.dtype, device=x.device)
-        patch_sums = F.conv2d(squared, box, padding=p // 2)
-        return (1 - torch.exp(-patch_sums / (2 * self.local_sigma**2))).mean(dim=(1, 2, 3))
+        return patch_rbf(x, y, patch_size=p, sigma=self.local_sigma / p**2, value_range=self.value_range)
 
     def window_embeddings(self, x: torch.Tensor) -> torch.Tensor:
         """Mean random-Fourier embedding of each window's patches, shape (N, r, windows_h, windows_w)."""
+        x = to_value_range(x, self.value_range)
         pad = self.patch_size // 2
         if pad:
             x = F.pad(x, (pad, pad, pad, pad), mode="reflect")
@@ -251,17 +315,64 @@ class MMDPlusPlus(nn.Module):
         return to_targets
 
 
-PIXEL_DISTANCES: dict[str, ImageDistance | type] = {
+MMDPP_LATER_LOCAL_SIGMA = 0.1  # the seed repository's later MMD++ local bandwidth (its published 0.74 used 0.06)
+
+_FACTORIES: set[Callable] = set()
+
+
+def _factory(build: Callable[..., ImageDistance]) -> Callable[..., ImageDistance]:
+    """Mark a registry entry as a builder ``(seed=..., **options) -> distance`` rather than the distance itself."""
+    _FACTORIES.add(build)
+    return build
+
+
+@_factory
+def mmdpp(seed: int = 0, **options) -> MMDPlusPlus:
+    """MMD++ as seed 003 published it: images in [-1, 1], local sigma 0.06 (the class defaults)."""
+    return MMDPlusPlus(seed, **options)
+
+
+@_factory
+def mmdpp_unit(seed: int = 0, **options) -> MMDPlusPlus:
+    """MMD++ on images in [0, 1]: lossnet's former units (kernels twice as wide as the seed's)."""
+    return MMDPlusPlus(seed, **{"value_range": (0.0, 1.0), **options})
+
+
+@_factory
+def mmdpp_later(seed: int = 0, **options) -> MMDPlusPlus:
+    """MMD++ with the seed repository's later local sigma, 0.1, on images in [-1, 1]."""
+    return MMDPlusPlus(seed, **{"local_sigma": MMDPP_LATER_LOCAL_SIGMA, **options})
+
+
+@_factory
+def seed_vgg(seed: int = 0, **options) -> nn.Module:
+    """Seed 003's VGG loss (:class:`lossnet.distances.networks.SeedVGGLoss`); options: ``weights``, ``redraw``."""
+    from .networks import SeedVGGLoss  # torchvision only when asked for
+
+    return SeedVGGLoss(seed=seed, **options)
+
+
+PIXEL_DISTANCES: dict[str, Callable] = {
     "l2": l2,
+    "l1": l1,
     "ssim": ssim_distance,
-    "mmdpp": MMDPlusPlus,
+    "patch_rbf": patch_rbf,
+    "mmdpp": mmdpp,
+    "mmdpp_unit": mmdpp_unit,
+    "mmdpp_later": mmdpp_later,
+    "seed_vgg": seed_vgg,
 }
 
 
-def pixel_distance(name: str, seed: int = 0) -> ImageDistance:
-    """The pixel distance ``name`` as a callable ``(x, y) -> (N,)``; ``seed`` seeds MMD++'s random features."""
+def pixel_distance(name: str, seed: int = 0, **options) -> ImageDistance:
+    """The image distance ``name`` as a callable ``(x, y) -> (N,)``; ``seed`` seeds MMD++'s random features (and
+    seed_vgg's random weights); ``options`` go to a factory entry (e.g. ``weights`` of ``seed_vgg``)."""
     try:
         entry = PIXEL_DISTANCES[name]
     except KeyError:
         raise ValueError(f"unknown pixel distance {name!r}; known: {', '.join(PIXEL_DISTANCES)}") from None
-    return entry(seed=seed) if isinstance(entry, type) else entry
+    if entry in _FACTORIES:
+        return entry(seed=seed, **options)
+    if options:
+        raise ValueError(f"pixel distance {name!r} takes no options, got {sorted(options)}")
+    return entry

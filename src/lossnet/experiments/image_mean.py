@@ -10,6 +10,9 @@ sharper image whose local structure resembles the set's.
 
 :func:`image_mean` runs one optimisation, :func:`render_grid` draws the set, the pixel mean and the results,
 and :func:`run_experiment` is the whole experiment as the workflow's ``image_mean`` rule runs it.
+:func:`run_seed003_image_mean` is the experiment as seed 003 ran it: jitter sets (:func:`jitter_set`), its
+objectives (patch-RBF, MMD++, its VGG loss pretrained and random), Adam at its learning rate, its figure layout,
+and a CSV scoring every result under every distance, with a sharpness measure.
 """
 
 from __future__ import annotations
@@ -141,6 +144,7 @@ def image_mean(
     lr: float = 0.05,
     seed: int = 0,
     init_noise: float = 0.0,
+    clamp: bool = True,
 ) -> ImageMeanResult:
     """Minimise ``sum_k distance_fn(x, images[k])`` over one image ``x`` in [0, 1], starting from the pixel mean.
 
@@ -151,6 +155,9 @@ def image_mean(
     noise of that standard deviation to the start, drawn under ``seed`` (the default, 0, starts exactly at the
     pixel mean; the whole run is then deterministic on a given device). The result's ``losses`` has
     ``steps + 1`` entries: the objective before each step and after the last one.
+
+    ``clamp=False`` leaves the pixels free during the optimisation and clips the result to [0, 1] once at the end
+    (seed 003's procedure).
 
     Note on starting at an optimum (pixel MSE): Adam normalises its step, so a gradient that is only rounding
     noise still moves the pixels, by up to about ``lr`` in the first few dozen steps; the second-moment memory
@@ -179,10 +186,12 @@ def image_mean(
         loss = objective(candidate).sum()
         loss.backward()
         optimizer.step()
-        with torch.no_grad():
-            candidate.clamp_(0, 1)
+        if clamp:
+            with torch.no_grad():
+                candidate.clamp_(0, 1)
         losses.append(float(loss.detach()))
     with torch.no_grad():
+        candidate.clamp_(0, 1)
         losses.append(float(objective(candidate).sum()))
     return ImageMeanResult(candidate.detach()[0], losses, time.perf_counter() - began)
 
@@ -346,3 +355,265 @@ def _write_table(results: Mapping[str, ImageMeanResult], table: str | os.PathLik
         writer.writerow(["label", "objective_at_pixel_mean", "objective_at_result", "steps", "lr", "seconds"])
         for label, result in results.items():
             writer.writerow([label, result.losses[0], result.losses[-1], steps, lr, round(result.seconds, 3)])
+
+
+# ------------------------------------------------------------------------------- seed 003's image mean, as run
+#
+# Seed 003 optimised one image towards small "jitter sets": four slightly shifted crops of one photo. Its images
+# lived in [-1, 1], it ran Adam at lr 0.1 from the pixel mean for 200 steps without clamping, and clipped at the end.
+# Here images stay in [0, 1]: Adam's step is in the units of the pixels and blind to the gradient's scale, so lr 0.1
+# in [-1, 1] is lr 0.05 in [0, 1] (SEED_LR / 2), the same trajectory.
+
+SEED_LR = 0.1  # in the seed's [-1, 1] units
+SEED_STEPS = 200
+JITTER_SIDE = 128  # crops' side in pixels
+JITTER_SHIFT = 7  # crops' offset in pixels, at a resolution of JITTER_SIDE + JITTER_SHIFT
+JITTER_BORDER = 0.2  # fraction of the square crop removed on every side before resizing
+JITTER_OFFSETS = ((0, 0), (0, 1), (1, 0), (1, 1))  # (x, y) in units of JITTER_SHIFT: the four corners
+OFFLINE_PHOTOS = ("chelsea", "astronaut", "coffee")  # bundled with scikit-image: no download
+
+
+def jitter_set(photo: np.ndarray, side: int = JITTER_SIDE, shift: int = JITTER_SHIFT,
+               border: float = JITTER_BORDER) -> torch.Tensor:
+    """Seed 003's jitter set of one photo (H, W, 3 uint8): four crops (4, 3, side, side) in [0, 1].
+
+    The photo is centre-cropped to a square, ``border`` of its side is cut from every edge, the rest is resized
+    (bilinear) to ``side + shift``, and the four ``side x side`` crops at offsets (0, 0), (0, shift), (shift, 0)
+    and (shift, shift) are the set: one scene, shifted by a few pixels, whose pixel mean is a ghosted blur.
+    """
+    from PIL import Image
+
+    h, w = photo.shape[:2]
+    square = min(h, w)
+    top, left = (h - square + 1) // 2, (w - square + 1) // 2  # the seed's ceil((long - short) / 2)
+    image = photo[top:top + square, left:left + square]
+    cut = int(square * border)
+    if cut:
+        image = image[cut:square - cut, cut:square - cut]
+    if min(image.shape[:2]) < 2:
+        raise ValueError(f"jitter_set: a {w}x{h} photo leaves nothing after removing {border:.0%} of each border")
+    size = side + shift
+    resized = np.asarray(Image.fromarray(np.ascontiguousarray(image[..., :3])).resize((size, size), Image.BILINEAR))
+    crops = [resized[dy * shift:dy * shift + side, dx * shift:dx * shift + side] for dx, dy in JITTER_OFFSETS]
+    return torch.from_numpy(np.stack(crops).astype(np.float32) / 255.0).permute(0, 3, 1, 2).contiguous()
+
+
+def jitter_sets(source: str | os.PathLike = "offline", n_sets: int = 3, side: int = JITTER_SIDE,
+                shift: int = JITTER_SHIFT) -> dict[str, torch.Tensor]:
+    """Named jitter sets: ``"offline"`` makes them from scikit-image's bundled photos (:data:`OFFLINE_PHOTOS`);
+    a folder makes one per image (the first ``n_sets`` by name)."""
+    from PIL import Image
+
+    if str(source) == "offline":
+        from skimage import data
+
+        if n_sets > len(OFFLINE_PHOTOS):
+            raise ValueError(f"jitter_sets: {n_sets} offline sets asked for, there are {len(OFFLINE_PHOTOS)} "
+                             f"({', '.join(OFFLINE_PHOTOS)}); give a folder of photos for more")
+        photos = {name: np.asarray(getattr(data, name)()) for name in OFFLINE_PHOTOS[:n_sets]}
+    else:
+        files = sorted(p for p in Path(source).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise ValueError(f"jitter_sets: {source} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        photos = {file.stem: np.asarray(Image.open(file).convert("RGB")) for file in files[:n_sets]}
+    return {name: jitter_set(photo, side, shift) for name, photo in photos.items()}
+
+
+def objective_label(spec: Mapping, weights_sources: Mapping[str, str] | None = None) -> str:
+    """A short label of an objective spec: ``"MMD++"``, ``"VGG (random_zero_mean, redrawn)"``, ``"vgg16 M lpips"``;
+    ``" *"`` marks weights that ``weights_sources`` replaces by a stand-in (not the named variant's result)."""
+    stand_in = " *" if weights_sources and spec.get("weights") in weights_sources and \
+        weights_sources[spec["weights"]] != spec["weights"] else ""
+    if "arch" in spec:
+        return network_label(spec) + stand_in
+    name = spec["distance"]
+    base = {**PIXEL_LABELS, **SEED_LABELS}.get(name, name)
+    details = [str(spec["weights"])] if "weights" in spec else []
+    details += ["redrawn"] if spec.get("redraw") else []
+    return (f"{base} ({', '.join(details)})" if details else base) + stand_in
+
+
+SEED_LABELS = {"l1": "L1", "patch_rbf": "patch-RBF", "mmdpp_unit": "MMD++ [0,1]", "mmdpp_later": "MMD++ (ls 0.1)",
+               "seed_vgg": "VGG"}
+
+# Seed 003's objectives: its patch term, MMD++, its VGG loss pretrained, and random VGG with zero-mean first filters,
+# one network for the whole run or a new one at every step.
+SEED_OBJECTIVES: tuple[dict, ...] = (
+    {"distance": "patch_rbf"},
+    {"distance": "mmdpp"},
+    {"distance": "seed_vgg", "weights": "imagenet"},
+    {"distance": "seed_vgg", "weights": "random_zero_mean"},
+    {"distance": "seed_vgg", "weights": "random_zero_mean", "redraw": True},
+)
+# The distances every optimised mean is scored under (deterministic ones only: a redrawn network is not a yardstick).
+SEED_EVALUATIONS: tuple[dict, ...] = (
+    {"distance": "l2"}, {"distance": "l1"}, {"distance": "ssim"}, {"distance": "patch_rbf"}, {"distance": "mmdpp"},
+    {"distance": "seed_vgg", "weights": "imagenet"}, {"distance": "seed_vgg", "weights": "random_zero_mean"},
+)
+
+
+def build_objective(spec: Mapping, seed: int, device: torch.device) -> Callable:
+    """An image distance from a spec: ``{arch, layer, distance, weights}`` (a loss network and a feature distance,
+    as :func:`run_experiment`) or ``{distance, **options}`` (an image distance of
+    :data:`~lossnet.distances.PIXEL_DISTANCES`, options such as ``weights`` and ``redraw`` for ``seed_vgg``)."""
+    if "arch" in spec:
+        network = LossNetwork(spec["arch"], [spec["layer"]], spec.get("weights", "imagenet"),
+                              normalize_input=spec.get("normalize_input", True), seed=seed)
+        return FeatureDistance(network.to(device), spec.get("distance", "lpips"))
+    options = {key: value for key, value in spec.items() if key not in ("distance", "label")}
+    function = pixel_distance(spec["distance"], seed=seed, **options)
+    return function.to(device) if isinstance(function, nn.Module) else function
+
+
+def sharpness(image: torch.Tensor) -> float:
+    """Variance of the 4-neighbour Laplacian of the grey image (3, H, W) in [0, 1], interior pixels: high for crisp
+    edges and texture, low for a blur (the pixel mean of a jitter set scores well below its members)."""
+    grey = image.detach().float().cpu().mean(dim=0)
+    laplacian = (grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4 * grey[1:-1, 1:-1])
+    return float(laplacian.var())
+
+
+@torch.no_grad()
+def score_means(sets: Mapping[str, torch.Tensor], means: Mapping[str, Mapping[str, torch.Tensor]],
+                evaluations: Sequence[Mapping], weights_sources: Mapping[str, str] | None = None, seed: int = 0,
+                device: torch.device | str = "cpu") -> list[dict]:
+    """Every optimised mean under every evaluation distance, plus its sharpness: tidy rows
+    ``{set, mean, measure, value}``, ``value`` the mean distance to the set's images (lower: closer)."""
+    device = resolve_device(device)
+    rows = []
+    for set_name, images in sets.items():
+        for label, image in means[set_name].items():
+            rows.append({"set": set_name, "mean": label, "measure": "sharpness", "value": sharpness(image)})
+        rows.append({"set": set_name, "mean": "set images (average)", "measure": "sharpness",
+                     "value": float(np.mean([sharpness(image) for image in images]))})
+    for spec in evaluations:
+        function = build_objective(_with_source(spec, weights_sources), seed, device)
+        for set_name, images in sets.items():
+            targets = images.to(device)
+            for label, image in means[set_name].items():
+                candidate = image.to(device)[None].expand_as(targets)
+                value = float(function(candidate, targets).mean())
+                rows.append({"set": set_name, "mean": label, "measure": objective_label(spec, weights_sources),
+                             "value": value})
+        del function
+    return rows
+
+
+def _with_source(spec: Mapping, weights_sources: Mapping[str, str] | None) -> dict:
+    """The spec with its weights variant replaced by where they come from (``imagenet`` -> a state_dict path, or
+    ``random`` as an offline stand-in), as the workflow maps variants to sources."""
+    spec = dict(spec)
+    if weights_sources and spec.get("weights") in weights_sources:
+        spec["weights"] = weights_sources[spec["weights"]]
+    return spec
+
+
+def render_seed_layout(sets: Mapping[str, torch.Tensor], means: Mapping[str, Mapping[str, torch.Tensor]],
+                       path: str | os.PathLike,
+                       scores: Mapping[tuple[str, str], tuple[float, float]] | None = None,
+                       note: str | None = None) -> list[Path]:
+    """Seed 003's results figure: one row per set, its pixel mean ("starting image") then one column per objective;
+    each result titled with its objective's mean loss to the set at the end and at the start (``scores``:
+    ``(set, label) -> (end, start)``), plus the set's four images at the left. PNG and PDF."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    set_names = list(sets)
+    labels = list(next(iter(means.values())))
+    n_inputs = max(len(images) for images in sets.values())
+    columns = n_inputs + len(labels)
+    fig, axes = plt.subplots(len(set_names), columns, figsize=(1.9 * columns, 2.15 * len(set_names)),
+                             squeeze=False, layout="constrained")
+    for row, set_name in enumerate(set_names):
+        for i in range(n_inputs):
+            ax = axes[row, i]
+            ax.set_axis_off()
+            if i < len(sets[set_name]):
+                ax.imshow(_as_rgb(sets[set_name][i]), interpolation="nearest")
+                ax.set_title(f"{set_name} {i + 1}" if i == 0 else f"input {i + 1}", fontsize=8)
+        for j, label in enumerate(labels):
+            ax = axes[row, n_inputs + j]
+            ax.imshow(_as_rgb(means[set_name][label]), interpolation="nearest")
+            ax.set_axis_off()
+            title = label if row == 0 else ""
+            if scores and (set_name, label) in scores:
+                end, start = scores[set_name, label]
+                title += f"\nloss opt {end:.3g}\nloss start {start:.3g}"
+            ax.set_title(title.strip(), fontsize=7)
+    if note:
+        fig.suptitle(note, fontsize=8)
+    path = Path(path)
+    written = [path.with_suffix(".png"), path.with_suffix(".pdf")]
+    for file in written:
+        with atomic_output(file) as partial:
+            fig.savefig(partial, format=file.suffix[1:], dpi=120)
+    plt.close(fig)
+    return written
+
+
+def run_seed003_image_mean(
+    *,
+    images: str | os.PathLike = "offline",
+    n_sets: int = 3,
+    side: int = JITTER_SIDE,
+    shift: int = JITTER_SHIFT,
+    steps: int = SEED_STEPS,
+    lr: float = SEED_LR,
+    objectives: Sequence[Mapping] = SEED_OBJECTIVES,
+    evaluations: Sequence[Mapping] = SEED_EVALUATIONS,
+    weights_sources: Mapping[str, str] | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    output: str | os.PathLike,
+    table: str | os.PathLike,
+) -> dict[str, dict[str, torch.Tensor]]:
+    """Seed 003's image mean: jitter sets, Adam from the pixel mean (``lr`` in the seed's [-1, 1] units, no clamping
+    until the end), one result per set and objective; the figure in the seed's layout (``output``, PNG + PDF) and a
+    CSV (``table``) scoring every mean, the pixel mean included, under every objective and evaluation distance,
+    plus each image's sharpness (:func:`sharpness`).
+
+    ``objectives`` and ``evaluations`` are specs for :func:`build_objective`. ``weights_sources`` maps a weights
+    variant named in a spec (``imagenet``) to what is loaded for it (a state_dict path, or ``random`` as an
+    offline stand-in); the figure and CSV keep the variant's name.
+    """
+    device = resolve_device(device)
+    sets = jitter_sets(images, n_sets, side, shift)
+    pixel_means = {name: images_.mean(dim=0) for name, images_ in sets.items()}
+    means: dict[str, dict[str, torch.Tensor]] = {name: {"pixel mean": mean} for name, mean in pixel_means.items()}
+    figure_scores: dict[tuple[str, str], tuple[float, float]] = {}
+    for spec in objectives:
+        label = objective_label(spec, weights_sources)
+        function = build_objective(_with_source(spec, weights_sources), seed, device)
+        for name, targets in sets.items():
+            result = image_mean(targets.to(device), function, steps=steps, lr=lr / 2, seed=seed, clamp=False)
+            means[name][label] = result.image.cpu()
+            k = len(targets)
+            figure_scores[name, label] = (result.losses[-1] / k, result.losses[0] / k)
+            _report(f"{name}: {label}", result)
+        del function
+    rows = score_means(sets, means, scoring_distances(objectives, evaluations), weights_sources, seed, device)
+    _write_rows(rows, table)
+    stand_ins = any(label.endswith(" *") for label in means[next(iter(means))])
+    render_seed_layout(sets, means, output, figure_scores,
+                       note="* weights replaced by an offline stand-in" if stand_ins else None)
+    return means
+
+
+def scoring_distances(objectives: Sequence[Mapping], evaluations: Sequence[Mapping]) -> list[dict]:
+    """The objectives, each with one fixed network where it redrew (a stochastic distance is no yardstick), then the
+    evaluations not already among them."""
+    specs: list[dict] = []
+    for spec in [*objectives, *evaluations]:
+        fixed = {key: value for key, value in spec.items() if key != "redraw"}
+        if fixed not in specs:
+            specs.append(fixed)
+    return specs
+
+
+def _write_rows(rows: Sequence[Mapping], table: str | os.PathLike) -> None:
+    with atomic_output(table) as partial, open(partial, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["set", "mean", "measure", "value"])
+        writer.writeheader()
+        writer.writerows(rows)

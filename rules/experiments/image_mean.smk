@@ -3,18 +3,19 @@
 # Target: results/figures/image_mean.png (also .pdf and .csv).
 
 IMAGE_MEAN = config["image_mean"]  # defaults in schemas/config.schema.yaml
+TARGETS["image_mean"] = ["results/figures/image_mean.png", "results/figures/image_mean.csv"]
 
 
 rule image_mean:
     output:
         png=report(
             "results/figures/image_mean.png",
-            caption="../report/image_mean.rst",
+            caption="../../report/image_mean.rst",
             category="Figures",
             subcategory="Image mean",
         ),
         pdf="results/figures/image_mean.pdf",
-        csv=report("results/figures/image_mean.csv", caption="../report/image_mean.rst", category="Tables"),
+        csv=report("results/figures/image_mean.csv", caption="../../report/image_mean.rst", category="Tables"),
     log:
         "logs/image_mean.log",
     conda:
@@ -27,4 +28,4 @@ rule image_mean:
         networks=lambda w: networks_with_weights(IMAGE_MEAN["networks"], WEIGHTS[0], "image_mean.networks"),
         seed=config["seed"],
     script:
-        "../scripts/image_mean.py"
+        "../../scripts/image_mean.py"
