@@ -13,7 +13,10 @@ rule scores_table:
     input:
         score_files,
     output:
-        "results/tables/scores.csv",
+        scores="results/tables/scores.csv",
+        warnings="results/tables/run_warnings.txt",  # read by `lossnet recommend`
+    params:
+        banner=run_warnings(config),
     log:
         "logs/analysis/scores_table.log",
     localrule: True
