@@ -1,7 +1,7 @@
 # Aggregation and analysis (protocol section 7): every job's scores into one table, the rankings (Table III),
 # best layers (Table IV), correlations with the attributes, the figures and the HTML report.
 from lossnet.analysis.labels import figure_names
-from lossnet.analysis.provenance import config_digest, run_warnings
+from lossnet.analysis.provenance import config_digest, run_warnings, synthetic_benchmarks
 
 FIGURES = figure_names(config["benchmarks"])
 # Every view of the results (rankings, Table IV, correlations, figures, report) shows the one ranked distance.
@@ -92,19 +92,26 @@ rule figures:
 
 rule report:
     input:
+        scores="results/tables/scores.csv",
+        attributes=ATTRIBUTE_FILES,
         rankings="results/tables/rankings.csv",
         best=rules.best_layers.output.best,
         summary=rules.best_layers.output.summary,
         correlations=rules.correlations.output[0],
         figures=expand("results/figures/{weights}/{name}.png", weights=WEIGHTS, name=FIGURES),
+        pdfs=expand("results/figures/{weights}/{name}.pdf", weights=WEIGHTS, name=FIGURES)
+        + ["results/figures/image_mean.pdf"],
         tables=lambda wildcards: [p for p in final_targets() if p.endswith(".csv")] + ["results/figures/image_mean.csv"],
         images=lambda wildcards: ["results/figures/image_mean.png"] + [p for p in final_targets() if p.endswith(".png")],
     output:
         report("results/report.html", caption="../report/report.rst", category="Report"),
     params:
-        # What the page must say about this run: a banner for synthetic data / random weights, and provenance.
+        # What the page must say about this run: a banner for synthetic data / random weights, and provenance;
+        # benchmarks on synthetic data are not compared with the published scores.
         banner=run_warnings(config),
+        synthetic=synthetic_benchmarks(config),
         config_digest=config_digest(config),
+        distance=RANK_DISTANCE,
         device=config["device"],
     log:
         "logs/report/report.log",

@@ -273,5 +273,6 @@ def test_report_marks_references_intervals_and_inseparable_positions(tmp_path, s
                         analysis.correlations(subset, attributes, rankings), [], tmp_path / "r.html").read_text()
     assert "3 architectures ranked 1..3" in page and "14 architectures" not in page
     assert "Network-free references (not ranked)" in page and "not separable" in page
-    assert "exact permutation" in page and "over 3 architectures" in page
-    assert re.search(r"\d \[\d(\.\d+)?–\d", page)  # a rank with its interval
+    assert "exact permutation" in page and "n = 3 (smallest attainable p 0.333)" in page
+    # a rank over its interval, which never wraps inside its brackets
+    assert re.search(r"\d<br><span class='nw iv'>\[\d(\.\d+)?–\d", page)

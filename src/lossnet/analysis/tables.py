@@ -10,6 +10,7 @@ left out of everything here except the rankings table they come with.
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
 from pathlib import Path
 from typing import Iterable
@@ -133,6 +134,16 @@ def permutation_p(x: np.ndarray, y: np.ndarray) -> float:
                                     n_resamples=np.inf if exact else 9999, alternative="two-sided", batch=50_000,
                                     rng=np.random.default_rng(0))
     return float(min(1.0, result.pvalue))
+
+
+def smallest_p(n: int) -> float:
+    """The smallest two-sided p-value :func:`correlate` can give for ``n`` points: 2/n! when exact (n = 3: 1/3, so
+    nothing is ever significant), 2/10000 with 9999 permutations, 0 for the asymptotic p; NaN below 3 points."""
+    if n < 3:
+        return float("nan")
+    if n <= EXACT_UP_TO:
+        return min(1.0, 2 / math.factorial(n))
+    return 2 / 10_000 if n < EXACT_BELOW else 0.0
 
 
 def correlate(x: Iterable[float], y: Iterable[float]) -> dict[str, float]:
