@@ -49,7 +49,7 @@ def test_the_packaged_csv_is_cited_and_complete():
 def test_the_csv_is_what_the_transcription_script_reads_from_the_paper(tmp_path):
     import runpy
 
-    transcribe = runpy.run_path(str(published_path().parent / "transcribe.py"))
+    transcribe = runpy.run_path(str(Path(__file__).parents[1] / "data" / "transcribe_published.py"))
     fresh = transcribe["parse"](SEED.read_text(encoding="utf-8"))
     pd.testing.assert_frame_equal(fresh, pd.read_csv(published_path()), check_dtype=False)
 
