@@ -1,7 +1,7 @@
 # Aggregation and analysis (protocol section 7): every job's scores into one table, the rankings (Table III),
 # best layers (Table IV), correlations with the attributes, the figures and the HTML report.
 from lossnet.analysis.labels import figure_names
-from lossnet.analysis.provenance import config_digest, run_warnings
+from lossnet.analysis.provenance import config_digest, run_warnings, synthetic_benchmarks
 
 FIGURES = figure_names(config["benchmarks"])
 # Every view of the results (rankings, Table IV, correlations, figures, report) shows the one ranked distance.
@@ -13,12 +13,15 @@ rule scores_table:
     input:
         score_files,
     output:
-        "results/tables/scores.csv",
+        scores="results/tables/scores.csv",
+        warnings="results/tables/run_warnings.txt",  # read by `lossnet recommend`
     log:
         "logs/analysis/scores_table.log",
     localrule: True
     conda:
         ENV
+    params:
+        banner=run_warnings(config),
     script:
         "../scripts/analysis/scores_table.py"
 
@@ -102,11 +105,15 @@ rule figures:
 
 rule report:
     input:
+        scores="results/tables/scores.csv",
+        attributes=ATTRIBUTE_FILES,
         rankings="results/tables/rankings.csv",
         best=rules.best_layers.output.best,
         summary=rules.best_layers.output.summary,
         correlations=rules.correlations.output[0],
         figures=expand("results/figures/{weights}/{name}.png", weights=WEIGHTS, name=FIGURES),
+        pdfs=lambda wildcards: expand("results/figures/{weights}/{name}.pdf", weights=WEIGHTS, name=FIGURES)
+        + [p for p in final_targets() if p.endswith(".pdf")],
         tables=lambda wildcards: [p for p in final_targets() if p.endswith(".csv")],
         images=lambda wildcards: [p for p in final_targets() if p.endswith(".png")],
     output:
@@ -117,9 +124,12 @@ rule report:
     conda:
         ENV
     params:
-        # What the page must say about this run: a banner for synthetic data / random weights, and provenance.
+        # What the page must say about this run: a banner for synthetic data / random weights, and provenance;
+        # benchmarks on synthetic data are not compared with the published scores.
         banner=run_warnings(config),
+        synthetic=synthetic_benchmarks(config),
         config_digest=config_digest(config),
+        distance=RANK_DISTANCE,
         device=config["device"],
     script:
         "../scripts/analysis/report.py"

@@ -84,8 +84,8 @@ def test_unwritable_output_is_found_before_computing(tmp_path, capsys, monkeypat
     def no_computing(*args, **kwargs):
         raise AssertionError("computed before checking the output")
 
-    for module, name in ((compare, "compare"), (superres, "score_folders"), (rank, "write_rankings"),
-                         (delineation, "write_prediction_scores")):
+    for module, name in ((compare, "compare"), (superres, "score_folders"), (rank, "rank_files"),
+                         (delineation, "score_predictions")):
         monkeypatch.setattr(module, name, no_computing)
     (tmp_path / "file").write_text("")
     output = str(tmp_path / "file" / "out.csv")

@@ -3,7 +3,11 @@
 # Target: results/figures/image_mean.png (also .pdf and .csv).
 
 IMAGE_MEAN = config["image_mean"]  # defaults in schemas/config.schema.yaml
-TARGETS["image_mean"] = ["results/figures/image_mean.png", "results/figures/image_mean.csv"]
+TARGETS["image_mean"] = [
+    "results/figures/image_mean.png",
+    "results/figures/image_mean.pdf",
+    "results/figures/image_mean.csv",
+]
 
 
 rule image_mean:

@@ -11,8 +11,10 @@ SEED003_WEIGHT_FILES = [
 TARGETS["seed003"] = [
     "results/tables/seed003_2afc.csv",
     "results/figures/seed003_2afc.png",
+    "results/figures/seed003_2afc.pdf",
     "results/tables/seed003_image_mean.csv",
     "results/figures/seed003_image_mean.png",
+    "results/figures/seed003_image_mean.pdf",
 ]
 
 

@@ -11,6 +11,9 @@ from typing import Callable
 
 from . import __version__
 
+DESCRIPTION = ("lossnet: choose and use deep perceptual loss networks outside the workflow. Tables go to stdout "
+               "as CSV unless -o/--output names a file; `lossnet COMMAND --help` describes each command.")
+
 # The commands that need the `workflow` extra (pandas, h5py, ...) import it when they run: `lossnet archs`,
 # `lossnet compare` and `--help` work on the core install.
 WORKFLOW_EXTRA_HINT = "pip install 'lossnet[workflow]'"
@@ -22,15 +25,72 @@ def _archs(args: argparse.Namespace) -> None:
     from .zoo import ARCHITECTURES, LAYER_LABELS, get_architecture
 
     if args.arch:
-        from .network import _module_nodes, _natural
-
-        print("\n".join(sorted(_module_nodes(get_architecture(args.arch).name), key=_natural)))
+        rows = [("module", "label", f"output CxHxW at {ARCH_PROBE_SIZE} px")]
+        rows += [(path, label, shape) for path, label, shape in _forward_modules(get_architecture(args.arch).name)]
+        _print_columns(rows)
         return
-    rows = [("arch", *LAYER_LABELS)] + [(name, *(spec.layers[label] for label in LAYER_LABELS))
-                                        for name, spec in ARCHITECTURES.items()]
+    _print_columns([("arch", *LAYER_LABELS)] + [(name, *(spec.layers[label] for label in LAYER_LABELS))
+                                                for name, spec in ARCHITECTURES.items()])
+
+
+ARCH_PROBE_SIZE = 64  # `lossnet archs ARCH` shows each module's output shape for a square input of this side
+
+
+def _forward_modules(arch: str) -> list[tuple[str, str, str]]:
+    """Every module path of ``arch`` in forward order (its first node in the traced graph), with its E/S/M/L label
+    (blank for others) and its output shape for one ARCH_PROBE_SIZE-pixel input ("-" where the graph gives none)."""
+    import torch
+    import torchvision
+    from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+
+    from .network import _module_nodes
+    from .zoo import get_architecture
+
+    spec = get_architecture(arch)
+    with torch.device("meta"):
+        model = torchvision.models.get_model(arch, weights=None, **spec.build_kwargs).eval()
+    nodes = get_graph_node_names(model)[1]
+    first = {}
+    for index, node in enumerate(nodes):
+        parts = node.split(".")
+        for i in range(1, len(parts) + 1):
+            first.setdefault(".".join(parts[:i]), index)
+    paths = sorted(_module_nodes(arch), key=lambda path: (first.get(path, len(nodes)), path))
+    labels = {path: label for label, path in spec.layers.items()}
+    shapes: dict[str, str] = {}
+    try:
+        extractor = create_feature_extractor(model, return_nodes={path: path for path in paths})
+        with torch.no_grad():
+            outputs = extractor(torch.empty(1, 3, ARCH_PROBE_SIZE, ARCH_PROBE_SIZE, device="meta"))
+        shapes = {path: "x".join(map(str, out.shape[1:])) for path, out in outputs.items() if hasattr(out, "shape")}
+    except (RuntimeError, ValueError) as error:  # too small an input for this network: paths without shapes
+        print(f"(no output shapes: {arch} does not take a {ARCH_PROBE_SIZE} px input: {_one_line(error)})",
+              file=sys.stderr)
+    return [(path, labels.get(path, ""), shapes.get(path, "-")) for path in paths]
+
+
+def _print_columns(rows: list[tuple[str, ...]]) -> None:
+    """Rows as left-aligned columns, two spaces apart (the first row is the header)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths)))
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def output_argument(command: argparse.ArgumentParser, columns: str) -> None:
+    """The ``-o/--output`` option every table-writing command has (default: CSV to stdout)."""
+    command.add_argument("-o", "--output", help=f"CSV file to write (default: stdout); columns: {columns}")
+    command.set_defaults(outputs=("output",))
+
+
+def write_table(table, output: str | None, float_format: str | None = None) -> None:
+    """The CLI's one output convention: a table as CSV to stdout, or atomically to ``output`` (``-o``)."""
+    if output:
+        from ._util import write_csv
+
+        write_csv(table, output, float_format=float_format)
+        print(f"wrote {output} ({len(table)} rows)", file=sys.stderr)
+    else:
+        table.to_csv(sys.stdout, index=False, float_format=float_format)
 
 
 def _compare(args: argparse.Namespace) -> None:
@@ -60,37 +120,26 @@ def _compare(args: argparse.Namespace) -> None:
 def _attributes(args: argparse.Namespace) -> None:
     from .attributes import layer_attributes
 
-    layer_attributes(args.arch, args.input_sizes).to_csv(sys.stdout, index=False)
+    write_table(layer_attributes(args.arch, args.input_sizes), args.output)
 
 
 def _rank(args: argparse.Namespace) -> None:
-    from .analysis.rank import PRIMARY_DISTANCE, write_rankings
+    from .analysis.rank import PRIMARY_DISTANCE, rank_files
 
-    table = write_rankings(args.scores, args.output, args.replicates, args.distance or PRIMARY_DISTANCE)
-    print(table.to_string(index=False))
+    write_table(rank_files(args.scores, args.replicates, args.distance or PRIMARY_DISTANCE), args.output,
+                float_format="%.4g")
 
 
 def _recommend(args: argparse.Namespace) -> None:
-    from .analysis.rank import ranked_scores
-    from .analysis.tables import read_attributes, recommend, recommend_references
-    from .benchmarks.scores import read_scores
+    from .analysis.recommend import RECOMMEND_FORMATS, recommendation
 
-    folder = Path(args.attributes_dir)
-    paths = sorted(folder.glob("*.csv")) if folder.is_dir() else []
-    attributes = read_attributes(paths) if paths else None
-    if attributes is None:
-        print(f"(no attribute CSVs in {folder}: the cost column mflops_to_layer is empty)", file=sys.stderr)
-    scores = ranked_scores(read_scores([args.scores]), args.distance)
-    table = recommend(scores, args.task, attributes, args.top)
-    costs = {"mflops_to_layer": "{:.0f}".format}
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}", formatters=costs))
-    references = recommend_references(scores, args.task)
-    if len(references):
-        best = references.iloc[0]
-        print(f"\nBest network-free reference: {best['arch']} (no loss network; would rank "
-              f"{best['mean_rank']:.4g} on average among all loss-network configurations)")
-        print("Network-free references (not ranked among the loss networks):")
-        print(references.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    result = recommendation(args.task, args.source, args.scores, args.attributes_dir, args.top, args.distance)
+    for line in result.notes:
+        print(line, file=sys.stderr)
+    if args.format != "table":  # machine-readable on stdout; the warnings also go to stderr
+        for line in result.warnings:
+            print(f"lossnet recommend: warning: {line}", file=sys.stderr)
+    print(RECOMMEND_FORMATS[args.format](result), end="")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -167,19 +216,22 @@ def _rank_distance(text: str) -> str:
 def parser() -> argparse.ArgumentParser:
     from .benchmarks import BENCHMARKS
 
-    main = _Parser(prog="lossnet", description=__doc__)
+    main = _Parser(prog="lossnet", description=DESCRIPTION)
     main.add_argument("--version", action="version", version=f"lossnet {__version__}")
     main.add_argument("--debug", action="store_true", help="show the traceback of an error (default: a one-line message)")
     commands = main.add_subparsers(dest="command", required=True)
 
     archs = commands.add_parser("archs", help="list architectures and their E/S/M/L extraction layers")
-    archs.add_argument("arch", nargs="?", help="list every module path of this architecture instead")
+    archs.add_argument("arch", nargs="?", help="list every module path of this architecture instead, in forward "
+                       f"order, with its E/S/M/L label and output shape at {ARCH_PROBE_SIZE} px")
     archs.set_defaults(run=_archs)
 
     attributes = commands.add_parser("attributes", help="print an architecture's attributes per layer as CSV")
-    attributes.add_argument("arch")
-    attributes.add_argument("--input-sizes", type=int, nargs="+", default=[64, 224])
-    attributes.set_defaults(run=_attributes)
+    attributes.add_argument("arch", help="a zoo architecture (`lossnet archs`)")
+    attributes.add_argument("--input-sizes", type=positive_int, nargs="+", default=[64, 224], metavar="PX",
+                            help="square input sides for the features_<PX> columns (feature-map sizes)")
+    attributes.add_argument("-o", "--output", help="CSV file to write (default: stdout)")
+    attributes.set_defaults(run=_attributes, outputs=("output",))
 
     compare = commands.add_parser(
         "compare", help="distance between two images, or two folders of images matched by file name (CSV)",
@@ -200,7 +252,7 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--resize", metavar="N|HxW", type=argument_type(_resize, "size"),
                          help="resize every image to this size first")
     compare.add_argument("--output", "-o", help="CSV file to write (default: stdout)")
-    compare.add_argument("--device", default="auto")
+    compare.add_argument("--device", default="auto", help="auto (the GPU when there is one), cpu, cuda, cuda:1, ...")
     compare.add_argument("--seed", type=int, default=0, help="seed of random weights and of MMD++")
     compare.set_defaults(run=_compare, outputs=("output",))
 
@@ -213,9 +265,12 @@ def parser() -> argparse.ArgumentParser:
                 continue
             module.register(commands)
 
-    rank = commands.add_parser("rank", help="rank architectures from scores CSV(s) as the paper does")
-    rank.add_argument("scores", nargs="+")
-    rank.add_argument("-o", "--output", required=True)
+    rank = commands.add_parser("rank", help="rank architectures from scores CSV(s) as the paper does (Table III)",
+                               description="The paper's ranking: per metric each architecture's best layer is "
+                                           "ranked (1 = best, ties averaged), ranks are averaged per benchmark, then "
+                                           "over benchmarks. CSV to stdout unless -o.")
+    rank.add_argument("scores", nargs="+", metavar="SCORES", help="scores CSV(s) (the scores schema)")
+    rank.add_argument("-o", "--output", help="CSV file to write (default: stdout)")
     rank.add_argument("--replicates", nargs="*", default=[], metavar="FILE",
                       help="bootstrap replicates files (X.replicates.csv beside each job's scores): rank intervals")
     rank.add_argument("--distance", type=argument_type(_rank_distance, "distance"),
@@ -223,12 +278,22 @@ def parser() -> argparse.ArgumentParser:
                            "config similarity.rank_distance (default: lpips, the paper's)")
     rank.set_defaults(run=_rank, outputs=("output",))
 
-    recommend = commands.add_parser("recommend", help="best loss networks (arch, layer, weights) for a task, with cost")
+    recommend = commands.add_parser(
+        "recommend", help="best loss networks (arch, layer, weights) for a task, with cost and intervals",
+        description="Ranks every (arch, layer, weights) on the task's metrics. The scores come from this run's "
+                    "results (--scores) or from the paper's appendix (--source published, the default when "
+                    "--scores does not exist); a warning says when they come from random weights or synthetic data.")
     recommend.add_argument("--task", required=True, metavar="BENCHMARK",
                            help=f"a benchmark in the scores ({', '.join(BENCHMARKS)})")
-    recommend.add_argument("--scores", default="results/tables/scores.csv")
-    recommend.add_argument("--attributes-dir", default="results/attributes", help="folder of {arch}.csv attributes")
-    recommend.add_argument("--top", type=int, default=5)
+    recommend.add_argument("--source", choices=["auto", "results", "published"], default="auto",
+                           help="results: --scores; published: the paper's appendix scores (Pihlgren et al. 2023, "
+                                "benchmarks 1, 2, 4); auto: results when --scores exists, else published")
+    recommend.add_argument("--scores", default="results/tables/scores.csv", help="this run's scores table")
+    recommend.add_argument("--attributes-dir", default="results/attributes",
+                           help="folder of {arch}.csv attributes (the cost column mflops_to_layer)")
+    recommend.add_argument("--top", type=positive_int, default=5, help="how many configurations to list")
+    recommend.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                           help="table: for reading, with the source and any warning; csv or json: for programs")
     recommend.add_argument("--distance", default=None, type=argument_type(_rank_distance, "distance"),
                            help="the feature distance to recommend by, as similarity.rank_distance (default: the only "
                                 "one in the scores, else lpips)")

@@ -1,5 +1,5 @@
 """Analysis on the paper's own appendix scores (benchmarks 1, 2, 4): Table IV, correlations, figures, report,
-``lossnet recommend``. ``tests/data/paper_scores.csv`` is written by ``tests/data/make_paper_scores.py``."""
+``lossnet recommend``. The scores are the packaged transcription (``lossnet.analysis.published``)."""
 
 import re
 from pathlib import Path
@@ -11,10 +11,11 @@ import pytest
 from lossnet.analysis import figures, labels, tables as analysis
 from lossnet.analysis.rank import rank
 from lossnet.analysis.report import build_report
+from lossnet.analysis.published import published_path
 from lossnet.benchmarks.scores import read_scores
 from lossnet.cli import main
 
-DATA = Path(__file__).parents[1] / "data"
+PAPER = published_path()  # the paper's appendix scores, packaged
 ARCHS = ["vgg11", "vgg16", "vgg16_bn", "vgg19", "resnet18", "resnet50", "resnext50_32x4d", "googlenet",
          "inception_v3", "efficientnet_b0", "efficientnet_b7", "alexnet", "densenet121", "squeezenet1_1"]
 
@@ -67,7 +68,7 @@ def synthetic_attributes(archs=ARCHS) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def scores() -> pd.DataFrame:
-    return read_scores([DATA / "paper_scores.csv"])
+    return read_scores([PAPER])
 
 
 @pytest.fixture(scope="module")
@@ -173,12 +174,12 @@ def test_recommend(scores, attributes):
 def test_recommend_cli(tmp_path, attributes, capsys):
     for arch, frame in attributes.groupby("arch"):
         frame.to_csv(tmp_path / f"{arch}.csv", index=False)
-    argv = ["recommend", "--task", "superres", "--scores", str(DATA / "paper_scores.csv"),
+    argv = ["recommend", "--task", "superres", "--scores", str(PAPER),
             "--attributes-dir", str(tmp_path), "--top", "2"]
     assert main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert "squeezenet1_1" in lines[1] and len(lines) == 3
-    assert main(["recommend", "--task", "delineation", "--scores", str(DATA / "paper_scores.csv")]) == 1
+    assert lines[0] == f"Source: {PAPER}" and "squeezenet1_1" in lines[2] and len(lines) == 4
+    assert main(["recommend", "--task", "delineation", "--scores", str(PAPER)]) == 1
     assert "no delineation scores" in capsys.readouterr().err
 
 
@@ -255,7 +256,7 @@ def test_recommend_lists_the_network_free_references_apart(scores, tmp_path, cap
     mixed.to_csv(tmp_path / "scores.csv", index=False)
     assert main(["recommend", "--task", "similarity", "--scores", str(tmp_path / "scores.csv"), "--top", "2"]) == 0
     out = capsys.readouterr().out
-    assert "Best network-free reference: l2" in out and "vgg11" in out.splitlines()[1]
+    assert "Best network-free reference: l2" in out and "vgg11" in out.splitlines()[2]
 
 
 def test_report_marks_references_intervals_and_inseparable_positions(tmp_path, scores, attributes):
@@ -272,5 +273,6 @@ def test_report_marks_references_intervals_and_inseparable_positions(tmp_path, s
                         analysis.correlations(subset, attributes, rankings), [], tmp_path / "r.html").read_text()
     assert "3 architectures ranked 1..3" in page and "14 architectures" not in page
     assert "Network-free references (not ranked)" in page and "not separable" in page
-    assert "exact permutation" in page and "over 3 architectures" in page
-    assert re.search(r"\d \[\d(\.\d+)?–\d", page)  # a rank with its interval
+    assert "exact permutation" in page and "n = 3 (smallest attainable p 0.333)" in page
+    # a rank over its interval, which never wraps inside its brackets
+    assert re.search(r"\d<br><span class='nw iv'>\[\d(\.\d+)?–\d", page)

@@ -1,16 +1,15 @@
 """Rankings (Table III) from a hand-computed scores table, in the library and through the CLI."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from lossnet.cli import main
 from lossnet.analysis.rank import best_layers, rank, would_be_rank
+from lossnet.analysis.published import published_path
 from lossnet.benchmarks.scores import read_scores, replicate_table
 
-DATA = Path(__file__).parents[1] / "data"
+PAPER = published_path()  # the paper's appendix scores, packaged
 
 ROWS = [
     # benchmark, metric, arch, layer, value, higher_is_better, subset
@@ -128,7 +127,7 @@ REFERENCE_ROWS = [
 
 
 def test_paper_rankings_are_unmoved_by_references_and_reproduce_table_iii(tmp_path):
-    paper = DATA / "paper_scores.csv"
+    paper = PAPER
     refs = pd.DataFrame(REFERENCE_ROWS, columns=["benchmark", "metric", "arch", "value"]).assign(
         layer="-", weights="none", higher_is_better=True)
     refs.to_csv(tmp_path / "references.csv", index=False)

@@ -9,9 +9,10 @@ from lossnet.analysis import figures, tables as analysis
 from lossnet.analysis.provenance import config_digest, provenance, run_warnings
 from lossnet.analysis.rank import rank
 from lossnet.analysis.report import build_report
+from lossnet.analysis.published import published_path
 from lossnet.benchmarks.scores import read_scores
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+PAPER = published_path()  # the paper's appendix scores, packaged
 DEMO = {"benchmarks": ["similarity", "autoencoding"], "weights": ["random"], "similarity": {"source": "demo"},
         "autoencoding": {"source": "demo"}, "device": "cpu"}
 
@@ -27,7 +28,7 @@ def test_run_warnings_and_provenance():
 
 
 def test_report_has_banner_provenance_and_every_table(tmp_path):
-    scores = read_scores([DATA / "paper_scores.csv"])
+    scores = read_scores([PAPER])
     scores = scores[scores["benchmark"] == "similarity"]
     best = analysis.best_layer_table(scores)
     correlations = pd.DataFrame(columns=["analysis", "benchmark", "metric", "layer", "variable", "n", "spearman",
@@ -46,7 +47,7 @@ def test_report_has_banner_provenance_and_every_table(tmp_path):
 
 
 def test_mflops_axis_is_log_scale_and_figure5_is_labelled_for_random_weights():
-    scores = read_scores([DATA / "paper_scores.csv"])
+    scores = read_scores([PAPER])
     from test_analysis import synthetic_attributes  # the same synthetic attributes as the analysis tests
 
     attributes = synthetic_attributes()

@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 from conftest import copy_workflow, demo_config, demo_out, job_counts, snakemake, tail
 
+from lossnet.analysis.published import published_path
+
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
@@ -132,7 +134,7 @@ def test_offline_demo_produces_rankings(demo_run):
 
     # Benchmark 2: all 12 metrics for each demo architecture (demo.yaml: layer M only) and both references.
     superres = headline[headline.benchmark == "superres"]
-    paper = pd.read_csv(Path(__file__).resolve().parents[1] / "data/paper_scores.csv")
+    paper = pd.read_csv(published_path())
     metrics = set(paper.loc[paper.benchmark == "superres", "metric"])
     assert len(metrics) == 12
     for arch in networks + ["bicubic", "pixel"]:

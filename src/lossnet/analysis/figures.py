@@ -26,7 +26,7 @@ from ..benchmarks import BENCHMARKS
 from ..zoo import LAYER_LABELS as LAYER_ORDER
 from .labels import arch_label, benchmark_label, metric_label
 from .rank import best_layers
-from .tables import benchmarks_in, correlate, figure_metric, networks, upper_frontier
+from .tables import benchmarks_in, correlate, figure_metric, metric_order, networks, upper_frontier
 
 _MARKERS = "osD^vPX<>p*h"
 
@@ -114,7 +114,7 @@ def layer_boxes(scores: pd.DataFrame, attributes: pd.DataFrame | None, benchmark
     if rows.empty:
         raise ValueError(f"a figure of {benchmark} scores grouped by layer needs {benchmark} scores; there are none")
     styles = _arch_styles(sorted(rows["arch"].unique()))
-    metrics = _metric_order(benchmark, rows["metric"])
+    metrics = metric_order(benchmark, rows["metric"])
     figure, axes = _panels(len(metrics), 4.4, 3.8, len(styles))
     for ax, metric in zip(axes, metrics):
         data = rows[rows["metric"] == metric]
@@ -142,7 +142,7 @@ def flops_scatter(scores: pd.DataFrame, attributes: pd.DataFrame, benchmark: str
         raise ValueError(f"a figure of {benchmark} scores against MFLOPS needs {benchmark} scores; there are none")
     data = rows.merge(attributes[["arch", "layer", "mflops_to_layer"]], on=["arch", "layer"], how="left")
     data["log_mflops"] = np.log10(data["mflops_to_layer"].where(data["mflops_to_layer"] > 0))
-    metrics = _metric_order(benchmark, data["metric"])
+    metrics = metric_order(benchmark, data["metric"])
     figure, axes = _panels(len(metrics), 4.6, 3.8, len(LAYER_ORDER) + 1)
     palette = dict(zip(LAYER_ORDER, sns.color_palette("viridis", len(LAYER_ORDER))))
     markers = dict(zip(LAYER_ORDER, "oXsP"))
@@ -161,13 +161,6 @@ def flops_scatter(scores: pd.DataFrame, attributes: pd.DataFrame, benchmark: str
                for l in LAYER_ORDER]
     figure.legend(handles=handles, title="Layer", loc="outside right center", frameon=False)
     return figure
-
-
-def _metric_order(benchmark: str, present: Iterable[str]) -> list[str]:
-    """The metrics present, in the registry's order, unknown ones after."""
-    present = set(present)
-    known = [m.name for m in BENCHMARKS[benchmark].metrics] if benchmark in BENCHMARKS else []
-    return [m for m in known if m in present] + sorted(present - set(known))
 
 
 def fig5_imagenet(scores: pd.DataFrame, attributes: pd.DataFrame) -> Figure:

@@ -27,7 +27,8 @@ _COMMON_CAPTIONS = {
                   "images under each loss network and pixel distance.",
 }
 CAPTIONS = {**_COMMON_CAPTIONS,
-            **{figure.name: figure.caption for entry in BENCHMARKS.values() for figure in entry.figures}}
+            **{figure.name: figure.caption for entry in BENCHMARKS.values() for figure in entry.figures},
+            **{name: caption for entry in BENCHMARKS.values() for name, caption in entry.captions.items()}}
 
 
 def arch_label(arch: str) -> str:

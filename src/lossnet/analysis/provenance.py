@@ -15,8 +15,7 @@ from typing import Any, Mapping
 def run_warnings(config: Mapping[str, Any]) -> list[str]:
     """Banner lines for a run whose numbers do not describe the real loss networks."""
     notes = []
-    synthetic = [name for name in config.get("benchmarks", [])
-                 if isinstance(config.get(name), Mapping) and config[name].get("source") == "demo"]
+    synthetic = synthetic_benchmarks(config)
     if synthetic:
         notes.append(f"Synthetic data: the {', '.join(synthetic)} benchmark(s) ran on offline demo data: synthetic "
                      "images and labels in the real formats (e.g. similarity judgements derived from known "
@@ -27,6 +26,12 @@ def run_warnings(config: Mapping[str, Any]) -> list[str]:
                      "not trained on ImageNet; their scores exercise the pipeline and say nothing about the "
                      "pretrained loss networks of the paper.")
     return notes
+
+
+def synthetic_benchmarks(config: Mapping[str, Any]) -> list[str]:
+    """The benchmarks of ``config`` that run on offline demo data (their section's ``source: demo``)."""
+    return [name for name in config.get("benchmarks", [])
+            if isinstance(config.get(name), Mapping) and config[name].get("source") == "demo"]
 
 
 def config_digest(config: Mapping[str, Any]) -> str:
@@ -70,3 +75,23 @@ def provenance(config: Mapping[str, Any], root: Path | str = ".", device: str | 
         "config digest": config_digest(config),
         "date": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
     }
+
+
+RUN_WARNINGS = "run_warnings.txt"  # beside results/tables/scores.csv: the banner lines of the run behind it
+
+
+def write_run_warnings(lines: list[str], scores_path: Path | str) -> Path:
+    """Write a run's banner lines (:func:`run_warnings`, one per line; empty when none) beside its scores table,
+    so that what reads the scores later (``lossnet recommend``) can warn too."""
+    from .._util import atomic_output
+
+    path = Path(scores_path).with_name(RUN_WARNINGS)
+    with atomic_output(path) as partial:
+        partial.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def read_run_warnings(scores_path: Path | str) -> list[str]:
+    """The banner lines written beside ``scores_path`` by the workflow (none when there is no such file)."""
+    path = Path(scores_path).with_name(RUN_WARNINGS)
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line] if path.is_file() else []

@@ -309,10 +309,10 @@ def _truthy(value) -> bool:
     return str(value).lower() in ("true", "1") if isinstance(value, str) else bool(value)
 
 
-def write_rankings(score_paths: Iterable[Path | str], output: Path | str, replicates: Iterable[Path | str] = (),
-                   distance: str | None = None) -> pd.DataFrame:
-    """Read scores (and the replicates files given, for rank intervals), rank by ``distance`` where rows name one,
-    and write the rankings CSV (the ``lossnet rank`` command)."""
+def rank_files(score_paths: Iterable[Path | str], replicates: Iterable[Path | str] = (),
+               distance: str | None = None) -> pd.DataFrame:
+    """Read scores (and the replicates files given, for rank intervals) and rank by ``distance`` where rows name
+    one (the ``lossnet rank`` command)."""
     distance = check_rank_distance(distance or PRIMARY_DISTANCE)  # never a distance nobody chose
     scores = read_scores(score_paths)
     compared = set(_column(scores, "distance")) - {""}
@@ -320,6 +320,12 @@ def write_rankings(score_paths: Iterable[Path | str], output: Path | str, replic
         raise ValueError(f"the scores compare features with {sorted(compared)} but not with {distance!r}, the "
                          f"distance ranked: every similarity rank would be empty; rank by one of them "
                          f"(`lossnet rank --distance`, config similarity.rank_distance)")
-    table = rank(scores, read_replicates(replicates), distance=distance)
+    return rank(scores, read_replicates(replicates), distance=distance)
+
+
+def write_rankings(score_paths: Iterable[Path | str], output: Path | str, replicates: Iterable[Path | str] = (),
+                   distance: str | None = None) -> pd.DataFrame:
+    """:func:`rank_files`, written to the rankings CSV ``output`` (the workflow's ``rankings`` rule)."""
+    table = rank_files(score_paths, replicates, distance)
     write_csv(table, output, float_format="%.4g")
     return table

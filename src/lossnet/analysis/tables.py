@@ -10,6 +10,7 @@ left out of everything here except the rankings table they come with.
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
 from pathlib import Path
 from typing import Iterable
@@ -135,6 +136,16 @@ def permutation_p(x: np.ndarray, y: np.ndarray) -> float:
     return float(min(1.0, result.pvalue))
 
 
+def smallest_p(n: int) -> float:
+    """The smallest two-sided p-value :func:`correlate` can give for ``n`` points: 2/n! when exact (n = 3: 1/3, so
+    nothing is ever significant), 2/10000 with 9999 permutations, 0 for the asymptotic p; NaN below 3 points."""
+    if n < 3:
+        return float("nan")
+    if n <= EXACT_UP_TO:
+        return min(1.0, 2 / math.factorial(n))
+    return 2 / 10_000 if n < EXACT_BELOW else 0.0
+
+
 def correlate(x: Iterable[float], y: Iterable[float]) -> dict[str, float]:
     """Spearman and Pearson coefficients with p-values over the pairs where both are finite (NaN when n < 3 or
     either side is constant); ``n`` is the number of pairs used. With fewer than :data:`EXACT_BELOW` pairs the
@@ -211,7 +222,9 @@ def upper_frontier(x: Iterable[float], y: Iterable[float]) -> np.ndarray:
 def recommend(scores: pd.DataFrame, task: str, attributes: pd.DataFrame | None = None, top: int = 5) -> pd.DataFrame:
     """The best loss networks (arch, layer, weights) for ``task`` (a benchmark): per headline metric of that
     benchmark rank every configuration (1 = best, ties averaged; reference rows left out), then sort by the mean
-    rank. The cost is ``mflops_to_layer`` where attributes are given (ties in mean rank go to the cheaper one)."""
+    rank. The cost is ``mflops_to_layer`` where attributes are given (ties in mean rank go to the cheaper one).
+    Each metric's value is a column, followed by ``<metric>_low``/``<metric>_high`` (its 95% interval) where the
+    scores have intervals."""
     rows = networks(scores)
     rows = rows[rows["benchmark"] == task].dropna(subset=["value"]).copy()
     if rows.empty:
@@ -220,7 +233,7 @@ def recommend(scores: pd.DataFrame, task: str, attributes: pd.DataFrame | None =
     rows["rank"] = _oriented(rows).groupby(rows["metric"]).rank(ascending=False, method="average")
     config = ["arch", "layer", "weights"]
     table = rows.groupby(config)["rank"].agg(mean_rank="mean", n_metrics="count").reset_index()
-    table = table.merge(rows.pivot_table(index=config, columns="metric", values="value").reset_index(), on=config)
+    table = table.merge(_metric_columns(rows, config), on=config)
     if attributes is not None:
         table = table.merge(attributes[["arch", "layer", "mflops_to_layer"]], on=["arch", "layer"], how="left")
     else:
@@ -228,6 +241,27 @@ def recommend(scores: pd.DataFrame, task: str, attributes: pd.DataFrame | None =
     table = table.sort_values(["mean_rank", "mflops_to_layer", *config], na_position="last")
     front = ["arch", "layer", "weights", "mean_rank", "n_metrics", "mflops_to_layer"]
     return table[front + [c for c in table.columns if c not in front]].head(top).reset_index(drop=True)
+
+
+def _metric_columns(rows: pd.DataFrame, index: list[str]) -> pd.DataFrame:
+    """One column per metric (registry order) with its value, then ``_low``/``_high`` where intervals exist."""
+    metrics = [m for b in benchmarks_in(rows) for m in metric_order(b, rows.loc[rows["benchmark"] == b, "metric"])]
+    table = rows.pivot_table(index=index, columns="metric", values="value").reindex(columns=metrics)
+    names = list(metrics)
+    for bound, suffix in (("ci_low", "_low"), ("ci_high", "_high")):
+        if bound in rows and rows[bound].notna().any():
+            limits = rows.pivot_table(index=index, columns="metric", values=bound, dropna=False)
+            table = table.join(limits.reindex(columns=metrics).add_suffix(suffix))
+    if len(table.columns) > len(names):
+        table = table[[f"{m}{s}" for m in metrics for s in ("", "_low", "_high") if f"{m}{s}" in table.columns]]
+    return table.rename_axis(columns=None).reset_index()
+
+
+def metric_order(benchmark: str, present: Iterable[str]) -> list[str]:
+    """The metrics present, in the registry's order, unknown ones after (alphabetically)."""
+    present = set(present)
+    known = [m.name for m in BENCHMARKS[benchmark].metrics] if benchmark in BENCHMARKS else []
+    return [m for m in known if m in present] + sorted(present - set(known))
 
 
 def recommend_references(scores: pd.DataFrame, task: str) -> pd.DataFrame:

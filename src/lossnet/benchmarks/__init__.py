@@ -39,6 +39,7 @@ class Benchmark:
     references: dict[str, str] = field(default_factory=dict)  # reference arch -> what it is (weights "none")
     figures: tuple[BenchmarkFigure, ...] = ()
     commands: str = ""  # a module with ``register(subparsers)`` adding the benchmark's ``lossnet`` commands
+    captions: dict[str, str] = field(default_factory=dict)  # results/figures/<name>.png its rules draw -> caption
 
     def metric(self, name: str) -> Metric | None:
         return next((metric for metric in self.metrics if metric.name == name), None)
@@ -78,6 +79,10 @@ BENCHMARKS: dict[str, Benchmark] = _register(
         figure_metric="psnr_bsd100_x4",
         references={"bicubic": "bicubic upsampling (no training)", "pixel": "SR network trained with pixel MSE"},
         commands="lossnet.benchmarks.superres.cli",
+        captions={"superres_examples": "Benchmark 2 examples: a centred crop of one test image, left to right the "
+                                       "low-resolution input (nearest-neighbour upscaled), bicubic upsampling, the "
+                                       "networks trained with the pixel MSE and with the loss networks, and the "
+                                       "high-resolution original."},
     ),
     Benchmark(
         name="delineation",

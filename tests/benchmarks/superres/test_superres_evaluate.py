@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from lossnet.analysis.published import published_path
 from lossnet.benchmarks.superres import evaluate as ev
 from lossnet.benchmarks.superres.data import SuperresDataError, read_test_set
 from lossnet.benchmarks.superres.degradation import bicubic_upscale, crop_to_scale, degrade
@@ -18,7 +19,7 @@ from lossnet.benchmarks.superres.figure import example_figure, example_panels
 from lossnet.benchmarks.superres.metrics import psnr_y, ssim_y
 from lossnet.benchmarks.superres.model import TransformNet
 
-PAPER_SCORES = Path(__file__).resolve().parents[2] / "data" / "paper_scores.csv"
+PAPER_SCORES = published_path()
 
 
 @pytest.fixture(scope="module")

@@ -13,25 +13,29 @@ from .data import SUBSETS_2AFC, SUBSETS_JND
 
 def register(commands: argparse._SubParsersAction) -> None:
     sim = commands.add_parser("similarity", help="score a loss network on a BAPPS-format folder (2AFC, JND)")
+    from ...cli import output_argument, positive_int
+
     sim.add_argument("root", help="folder holding 2afc/val/<subset>/... and jnd/val/<subset>/...")
-    sim.add_argument("--arch", required=True)
+    sim.add_argument("--arch", required=True, help="a zoo architecture (`lossnet archs`)")
     sim.add_argument("--layers", nargs="+", default=list(LAYER_LABELS), help="labels E S M L or module paths")
     sim.add_argument("--weights", default="imagenet", help="imagenet, random or a state_dict path")
     sim.add_argument("--distances", nargs="+", default=["lpips"], choices=sorted(DISTANCES),
                      help="feature distances, all computed in the same forward pass")
-    sim.add_argument("--output", required=True, help="scores CSV to write")
-    sim.add_argument("--subsets-2afc", nargs="*", default=list(SUBSETS_2AFC))
-    sim.add_argument("--subsets-jnd", nargs="*", default=list(SUBSETS_JND))
-    sim.add_argument("--batch-size", type=int, default=64)
-    sim.add_argument("--device", default="auto")
-    sim.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
-    sim.add_argument("--seed", type=int, default=0)
+    output_argument(sim, "the scores schema, with subset and distance")
+    sim.add_argument("--subsets-2afc", nargs="*", default=list(SUBSETS_2AFC), metavar="SUBSET",
+                     help="2AFC subsets to score (none: skip 2AFC)")
+    sim.add_argument("--subsets-jnd", nargs="*", default=list(SUBSETS_JND), metavar="SUBSET",
+                     help="JND subsets to score (none: skip JND)")
+    sim.add_argument("--batch-size", type=positive_int, default=64, help="image pairs per forward pass")
+    sim.add_argument("--device", default="auto", help="auto (the GPU when there is one), cpu, cuda, ...")
+    sim.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="feature precision")
+    sim.add_argument("--seed", type=int, default=0, help="seed of random weights")
     sim.set_defaults(run=_similarity, outputs=("output",))
 
     demo = commands.add_parser("demo-data", help="write a synthetic BAPPS-format folder (offline demo data)")
-    demo.add_argument("output")
-    demo.add_argument("--n", type=int, default=64, help="triplets per 2AFC subset and pairs per JND subset")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("output", help="folder to write (BAPPS layout: 2afc/val/..., jnd/val/...)")
+    demo.add_argument("--n", type=positive_int, default=64, help="triplets per 2AFC subset and pairs per JND subset")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic images and judgements")
     demo.set_defaults(run=_demo_data)
 
 
@@ -39,7 +43,7 @@ def _similarity(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from ...weights import build_model
-    from ..._util import write_csv
+    from ...cli import write_table
     from . import cache as distance_cache, data as bapps, scoring
 
     build_model(args.arch, args.weights, seed=args.seed)  # weights first: a missing file fails before any decoding
@@ -57,10 +61,7 @@ def _similarity(args: argparse.Namespace) -> None:
             tables += [scoring.score(cache, layer, name) for layer in layers]
             if len(layers) > 1:
                 tables.append(scoring.score(cache, layers, name))
-    scores = pd.concat(tables, ignore_index=True)
-    write_csv(scores, args.output)
-    headline = scores[scores["subset"] == ""]
-    print(headline[["metric", "distance", "arch", "layer", "weights", "value"]].to_string(index=False))
+    write_table(pd.concat(tables, ignore_index=True), args.output)
 
 
 def _demo_data(args: argparse.Namespace) -> None:

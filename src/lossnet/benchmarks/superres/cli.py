@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from ...cli import positive_int
+    from ...cli import output_argument, positive_int
 
     metrics = commands.add_parser(
         "superres-metrics",
@@ -19,15 +20,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     metrics.add_argument("hr_dir", help="folder of ground-truth HR images (png, jpg, bmp)")
     metrics.add_argument("sr_dir", help="folder of your SR outputs, one per HR image, same file stems")
     metrics.add_argument("--scale", type=positive_int, required=True, help="the upscaling factor (also the border shaved)")
-    metrics.add_argument("--output", required=True, help="CSV to write (columns image, psnr, ssim)")
+    output_argument(metrics, "image, psnr, ssim")
     metrics.set_defaults(run=_superres_metrics, outputs=("output",))
 
 
 def _superres_metrics(args: argparse.Namespace) -> None:
-    from ..._util import write_csv
+    from ...cli import write_table
     from .evaluate import score_folders
 
     table = score_folders(Path(args.hr_dir), Path(args.sr_dir), args.scale)
-    write_csv(table, args.output)
-    print(table.to_string(index=False))
-    print(f"mean PSNR {table['psnr'].mean():.3f} dB, mean SSIM {table['ssim'].mean():.4f} over {len(table)} images")
+    write_table(table, args.output)
+    print(f"mean PSNR {table['psnr'].mean():.3f} dB, mean SSIM {table['ssim'].mean():.4f} over {len(table)} images", file=sys.stderr)

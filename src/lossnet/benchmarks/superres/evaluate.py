@@ -34,7 +34,7 @@ Upscaler = Callable[[np.ndarray], np.ndarray]
 
 
 def metric_name(metric: str, dataset: str, scale: int) -> str:
-    """``psnr``, ``set5``, 4 -> ``psnr_set5_x4`` (the names of ``tests/data/paper_scores.csv``)."""
+    """``psnr``, ``set5``, 4 -> ``psnr_set5_x4`` (the names of the published scores, ``lossnet.analysis.published``)."""
     return f"{metric}_{dataset}_x{scale}"
 
 

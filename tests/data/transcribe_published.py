@@ -1,10 +1,10 @@
-"""Write ``paper_scores.csv``: the paper's appendix scores of benchmarks 1, 2 and 4 in the scores schema.
+"""Write ``pihlgren2023_scores.csv``: the paper's appendix scores of benchmarks 1, 2 and 4 in the scores schema.
 
 Parses the full text of Pihlgren et al. (the seed text): Table V (2AFC, JND), Tables VI-IX (PSNR and
 MSSIM of x4 and x8 super-resolution on Set5, Set14, BSD100) and Table XI (SVHN, STL-10 accuracy).
 Table X (benchmark 3) is not parsed: its text is scrambled in the seed (cells out of order, some missing).
 
-    python tests/data/make_paper_scores.py [SEED_TEXT] [-o tests/data/paper_scores.csv]
+    python tests/data/transcribe_published.py [PAPER_TEXT] [-o src/lossnet/data/published/pihlgren2023_scores.csv]
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def parse(text: str) -> pd.DataFrame:
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("seed", nargs="?", type=Path, default=SEED)
-    args.add_argument("-o", "--output", type=Path, default=Path(__file__).with_name("paper_scores.csv"))
+    packaged = Path(__file__).parents[2] / "src/lossnet/data/published/pihlgren2023_scores.csv"
+    args.add_argument("-o", "--output", type=Path, default=packaged)
     options = args.parse_args()
     table = parse(options.seed.read_text(encoding="utf-8"))
     table.to_csv(options.output, index=False)
