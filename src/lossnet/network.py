@@ -8,31 +8,37 @@ from typing import Sequence
 import torch
 import torchvision
 from torch import nn
+from torch.nn import functional as F
 from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
 from ._inputs import as_dtype
-from .weights import build_model
-from .zoo import LAYER_LABELS, LAYER_PRESETS, get_architecture, layer_preset
+from .stages import CLS, as_map, family_of, meta_model, min_size, module_of
+from .weights import build_model, torchvision_weights
+from .zoo import LAYER_LABELS, get_architecture, is_preset, layer_preset
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def resolve_layers(arch: str, layers: str | Sequence[str]) -> dict[str, str]:
-    """Map each requested layer (a label E/S/M/L or a module path) to its module path, checking it exists."""
+    """Map each requested layer (a label E/S/M/L, a module path, a ViT module path + ``:cls``, or a preset
+    ``lpips``/``stages``/``cls``) to its layer path, checking it exists and gives a spatial map."""
     spec = get_architecture(arch)
     if isinstance(layers, str):
-        layers = list(layer_preset(layers, arch)) if layers in LAYER_PRESETS else [layers]
+        layers = list(layer_preset(layers, arch)) if is_preset(layers) else [layers]
     if not layers:
         raise ValueError(f"no layers requested for {arch}")
     resolved = {layer: spec.module_path(layer) for layer in layers}
-    unknown = [layer for layer, path in resolved.items() if path not in _module_nodes(arch)]
+    not_vit = [layer for layer, path in resolved.items() if path.endswith(CLS) and family_of(arch).name != "vit"]
+    if not_vit:
+        raise ValueError(f"layer(s) {not_vit}: ':cls' (the class token) exists only in ViTs, not in {arch}")
+    unknown = [layer for layer, path in resolved.items() if module_of(path) not in _module_nodes(arch)]
     if unknown:
         raise ValueError(
             f"unknown layer(s) {unknown} for {arch}: use one of the labels {list(LAYER_LABELS)} or a module path "
             f"of torchvision's {arch}, e.g. {', '.join(sorted(_module_nodes(arch), key=_natural)[:40])}..."
         )
-    flat = [layer for layer, path in resolved.items() if path not in spatial_layers(arch)]
+    flat = [layer for layer, path in resolved.items() if not _gives_map(arch, module_of(path))]
     if flat:
         spatial = sorted(spatial_layers(arch), key=_natural)
         raise ValueError(
@@ -67,8 +73,7 @@ def _module_nodes(arch: str) -> set[str]:
     """Module paths of ``arch`` that the feature extractor can return (cached: tracing takes a moment)."""
     if arch not in _NODE_CACHE:
         spec = get_architecture(arch)
-        with torch.device("meta"):  # structure only: no memory, no initialisation cost
-            model = torchvision.models.get_model(arch, weights=None, **spec.build_kwargs).eval()
+        model = meta_model(arch, **spec.build_kwargs)  # structure only: no memory, no initialisation cost
         _, eval_nodes = get_graph_node_names(model)
         # A container module (resnet's layer1) is not a node itself; the extractor returns its last node.
         prefixes = {".".join(node.split(".")[:i]) for node in eval_nodes for i in range(1, node.count(".") + 2)}
@@ -79,9 +84,9 @@ def _module_nodes(arch: str) -> set[str]:
 def _meta_extractor(arch: str, paths: Sequence[str]) -> nn.Module:
     """A feature extractor of ``arch`` on the meta device: shapes only, no memory, no arithmetic."""
     spec = get_architecture(arch)
-    with torch.device("meta"):
-        model = torchvision.models.get_model(arch, weights=None, **spec.build_kwargs).eval()
-    return create_feature_extractor(model, return_nodes={path: path for path in dict.fromkeys(paths)})
+    model = meta_model(arch, **spec.build_kwargs)
+    nodes = dict.fromkeys(module_of(path) for path in paths)
+    return create_feature_extractor(model, return_nodes={path: path for path in nodes})
 
 
 _SPATIAL_CACHE: dict[str, frozenset[str]] = {}
@@ -89,16 +94,27 @@ _PROBE_SIZE = 224
 
 
 def spatial_layers(arch: str) -> frozenset[str]:
-    """Module paths of ``arch`` whose output is a spatial feature map (N, C, H, W): the layers a distance can
-    compare. The classifier's linear layers (and anything after a flatten) are not."""
+    """Module paths of ``arch`` whose output is a spatial feature map (N, C, H, W), or becomes one
+    (:func:`lossnet.stages.as_map`: ViT tokens, Swin's channels-last maps): the layers a distance can compare.
+    The classifier's linear layers (and anything after a flatten) are not."""
     if arch not in _SPATIAL_CACHE:
         spatial, remaining = set(), sorted(_module_nodes(arch))
         while remaining:  # a container and its last module share a node, and an extractor returns it once
             outputs = _meta_extractor(arch, remaining)(torch.empty(1, 3, _PROBE_SIZE, _PROBE_SIZE, device="meta"))
-            spatial |= {path for path, value in outputs.items() if value.ndim == 4}
+            spatial |= {path for path, value in outputs.items()
+                        if isinstance(value, torch.Tensor) and as_map(arch, path, value) is not None}
             remaining = [path for path in remaining if path not in outputs] if outputs else []
         _SPATIAL_CACHE[arch] = frozenset(spatial)
     return _SPATIAL_CACHE[arch]
+
+
+def _gives_map(arch: str, path: str) -> bool:
+    """Whether module ``path`` of ``arch`` gives a map: :func:`spatial_layers`, or, where the batched probe there
+    returned another module's output under a shared graph node (MaxViT's blocks), a probe of ``path`` alone."""
+    if path in spatial_layers(arch):
+        return True
+    value = _meta_extractor(arch, [path])(torch.empty(1, 3, _PROBE_SIZE, _PROBE_SIZE, device="meta"))[path]
+    return isinstance(value, torch.Tensor) and as_map(arch, path, value) is not None
 
 
 _MINIMUM_CACHE: dict[tuple[str, tuple[str, ...]], int] = {}
@@ -134,11 +150,19 @@ class LossNetwork(nn.Module):
         layers: layer labels (``"E"``, ``"S"``, ``"M"``, ``"L"``) and/or torchvision module paths
             (``"features.22"``), or a preset name (``"lpips"``: the LPIPS package's taps of alexnet, vgg16 and
             squeezenet1_1). The output dict is keyed by the names given here (module paths for a preset).
-        weights: ``"imagenet"`` (torchvision ``IMAGENET1K_V1``), ``"random"`` (torchvision's init under
-            ``seed``) or the path of a torchvision-format state_dict.
+        weights: ``"imagenet"`` (torchvision ``IMAGENET1K_V1``), ``"imagenet_v2"`` (``IMAGENET1K_V2`` where
+            torchvision has it), the name of any other weights entry of the architecture (``"IMAGENET1K_SWAG_E2E_V1"``
+            or ``"ViT_B_16_Weights.IMAGENET1K_SWAG_E2E_V1"``), ``"random"`` (torchvision's init under ``seed``)
+            or the path of a torchvision-format state_dict.
         normalize_input: inputs are RGB in [0, 1]; when True they are normalised with ImageNet's mean and
             std first (what the pretrained weights expect). A copy is made; the caller's tensor is untouched.
         seed: seed of the random initialisation (used for ``weights="random"``).
+        input_size: the side the network runs at. ``None``: images go in as given (too small for the network:
+            an error naming the minimum), except for a ViT, whose builder fixes its input side: images are resized
+            to it (224, or the ``min_size`` of its weights entry). An int N: every batch is resized to N x N first
+            (bilinear, antialiased). A ViT is then built for N, its position embeddings interpolated to the
+            N / patch grid (N a multiple of the patch size); any other model refuses an N below the ``min_size``
+            of torchvision's metadata (Inception v3 75, Swin and MaxViT 224, Swin V2 256).
 
     The parameters never receive gradients, but gradients flow to the input, so the module can serve as a
     training loss. All layers come from one forward pass that stops after the last requested layer. The
@@ -153,14 +177,23 @@ class LossNetwork(nn.Module):
         weights: str | os.PathLike = "imagenet",
         normalize_input: bool = True,
         seed: int = 0,
+        input_size: int | None = None,
     ) -> None:
         super().__init__()
         self.arch = arch
         self.layers = resolve_layers(arch, layers)
         self.weights = str(weights)
         self.normalize_input = normalize_input
-        model = build_model(arch, weights, seed=seed)
-        return_nodes = {path: path for path in dict.fromkeys(self.layers.values())}
+        entry = torchvision_weights(arch, self.weights)
+        self.min_size = min_size(arch, entry)
+        self.fixed_size = family_of(arch).fixed_size
+        self.input_size = _check_input_size(arch, input_size, self.min_size, self.fixed_size)
+        extra = {}
+        if self.fixed_size:  # ViT: built for the side it runs at
+            self.input_size = self.input_size or (self.min_size if entry is not None else 224)
+            extra["image_size"] = self.input_size
+        model = build_model(arch, weights, seed=seed, build_kwargs=extra)
+        return_nodes = {path: path for path in dict.fromkeys(module_of(p) for p in self.layers.values())}
         self.extractor = create_feature_extractor(model, return_nodes=return_nodes)
         self.extractor.requires_grad_(False)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
@@ -177,6 +210,8 @@ class LossNetwork(nn.Module):
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"expected images of shape (N, 3, H, W) in [0, 1], got {tuple(images.shape)}")
         images = as_dtype(images, self.mean.dtype, "LossNetwork")
+        images = self._resize(images)
+        _check_strict_size(self.arch, self.min_size, images.shape[-2], images.shape[-1])
         if self.normalize_input:
             images = (images - self.mean) / self.std
         try:
@@ -184,17 +219,74 @@ class LossNetwork(nn.Module):
         except RuntimeError:
             self._check_size(images)
             raise
-        return {layer: features[path] for layer, path in self.layers.items()}
+        return {layer: as_map(self.arch, path, features[module_of(path)]) for layer, path in self.layers.items()}
+
+    def _resize(self, images: torch.Tensor) -> torch.Tensor:
+        """Resize to ``input_size`` x ``input_size`` when one is set (see the class doc)."""
+        size = (self.input_size, self.input_size)
+        if self.input_size is None or tuple(images.shape[-2:]) == size:
+            return images
+        return F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=True)
 
     def _check_size(self, images: torch.Tensor) -> None:
         """Turn torch's error on too small an input into one that says the minimum size."""
-        height, width = images.shape[-2:]
-        smallest = minimum_input_size(self.arch, list(self.layers.values()))
-        if min(height, width) < smallest:
-            deepest = list(self.layers)[-1]
-            raise ValueError(f"{self.arch} (up to layer {deepest}) needs images of at least {smallest}x{smallest} "
-                             f"pixels, got {width}x{height} (width x height): upsample or pad them "
-                             f"(lossnet compare: --resize {smallest})") from None
+        _check_reachable(self.arch, list(self.layers), list(self.layers.values()), *images.shape[-2:])
 
     def extra_repr(self) -> str:
-        return f"arch={self.arch!r}, layers={self.layers}, weights={self.weights!r}"
+        return f"arch={self.arch!r}, layers={self.layers}, weights={self.weights!r}, input_size={self.input_size}"
+
+
+def planned_side(arch: str, side: int, input_size: int | None = None, weights: str = "random") -> int:
+    """The side ``LossNetwork(arch, weights=weights, input_size=input_size)`` runs a ``side`` x ``side`` input at,
+    or the error it raises for it (shape-only: nothing is built)."""
+    entry = torchvision_weights(arch, weights)
+    smallest, fixed = min_size(arch, entry), family_of(arch).fixed_size
+    run = _check_input_size(arch, input_size, smallest, fixed)
+    if run is None and fixed:
+        run = smallest if entry is not None else 224
+    run = run or side
+    _check_strict_size(arch, smallest, run, run)
+    if run < smallest and not fixed:  # below the metadata's minimum: does the graph still reach the stages?
+        paths = list(layer_preset("stages", arch))
+        _check_reachable(arch, paths, paths, run, run)
+    return run
+
+
+def _check_reachable(arch: str, names: Sequence[str], paths: Sequence[str], height: int, width: int) -> None:
+    """Refuse an input too small to reach every layer of ``paths``, naming the minimum and the fixes."""
+    smallest = minimum_input_size(arch, paths)
+    if min(height, width) < smallest:
+        raise ValueError(f"{arch} (up to layer {names[-1]}) needs images of at least {smallest}x{smallest} "
+                         f"pixels, got {width}x{height} (width x height): upsample or pad them (LossNetwork: "
+                         f"input_size={smallest}; lossnet compare: --resize {smallest})") from None
+
+
+def _check_strict_size(arch: str, smallest: int, height: int, width: int) -> None:
+    """Refuse an input below ``min_size`` where the model breaks on one (MaxViT), naming the fix."""
+    if family_of(arch).strict_min_size and min(height, width) < smallest:
+        raise ValueError(f"{arch} needs inputs of at least {smallest}x{smallest} pixels (its attention windows), got "
+                         f"{width}x{height}: build it with input_size={smallest} to resize them")
+
+
+def _check_input_size(arch: str, input_size: int | None, smallest: int, fixed: bool) -> int | None:
+    """``input_size`` if the architecture can run at it; else an error naming the sizes it can."""
+    if input_size is None:
+        return None
+    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 1:
+        raise ValueError(f"input_size must be a positive int (pixels a side) or None, got {input_size!r}")
+    if fixed:
+        patch = _vit_patch(arch)
+        if input_size % patch:
+            low, high = input_size // patch * patch, (input_size // patch + 1) * patch
+            raise ValueError(f"{arch} runs on a grid of {patch}-pixel patches: input_size {input_size} is no multiple "
+                             f"of {patch}; use {high}" + (f" or {low}" if low else ""))
+        return input_size
+    if input_size < smallest:
+        raise ValueError(f"{arch} needs inputs of at least {smallest} pixels a side (torchvision's min_size), got "
+                         f"input_size={input_size}: pass input_size={smallest} or more")
+    return input_size
+
+
+def _vit_patch(arch: str) -> int:
+    """The patch side of a torchvision ViT builder (``vit_b_16``: 16)."""
+    return int(arch.rsplit("_", 1)[-1])
