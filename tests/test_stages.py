@@ -120,3 +120,24 @@ def test_unknown_family_and_cls_outside_vits_are_refused_naming_the_fix():
         family_of("newnet_b0")
     with pytest.raises(ValueError, match="'cls'.*ViTs"):
         lossnet.LossNetwork("resnet18", layers="cls", weights="random")
+
+
+def test_attributes_of_a_vit_stage_by_stage():
+    from lossnet.attributes import layer_attributes
+
+    table = layer_attributes("vit_b_32", layers="stages")
+    assert len(table) == 12 and (table["channels"] == 768).all()
+    assert (table["features_64"] == 768 * 7 * 7).all()  # at 224 whatever is asked: 7 x 7 patches of 32
+    assert table["mflops_to_layer"].is_monotonic_increasing and table["mflops_to_layer"].iloc[-1] < 4500
+    assert table.loc[0, "gflops"] == 4.409 and table.loc[0, "eval_crop"] == 224 and table.loc[0, "params"] == 88224232
+
+
+def test_archs_all_lists_every_classifier_with_metadata(capsys):
+    from lossnet.cli import main
+
+    assert main(["archs", "--all"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line.split() for line in lines[1:-1]}
+    assert set(rows) == set(MODELS)
+    assert rows["resnet50"][1:5] == ["resnet", "76.13", "4.09", "25.6"] and rows["vit_h_14"][2] == "88.55*"
+    assert rows["swin_t"][-4:] == ["features.1", "features.3", "features.5", "features.7"]

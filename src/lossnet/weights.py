@@ -227,3 +227,29 @@ def _torchvision_state_dict(arch: str, weights) -> dict[str, torch.Tensor]:
             ) from error
     _verify_cached(path, weights.url)
     return _load_tensors(path, f"delete it to download it again, or copy the original from {weights.url}")
+
+
+def weights_metadata(arch: str, weights: str = "imagenet") -> dict[str, object]:
+    """What torchvision's metadata says of ``arch`` with ``weights`` (``imagenet``: V1, or the default entry where
+    torchvision has no V1, as ``vit_h_14``): the entry's name, ImageNet top-1 (%), the evaluation crop (pixels),
+    GFLOPS (torchvision's ``_ops``, multiply-accumulates of one image at the crop size), parameters, the file size
+    (MB) and the minimum input side. Empty for a state_dict path or ``random``."""
+    try:
+        entry = torchvision_weights(arch, weights)
+    except ValueError:
+        if weights != "imagenet":
+            raise
+        entry = torchvision.models.get_model_weights(arch).DEFAULT
+    if entry is None:
+        return {}
+    meta = entry.meta
+    crop = getattr(entry.transforms(), "crop_size", [float("nan")])
+    return {
+        "weights_entry": f"{type(entry).__name__}.{entry.name}",
+        "imagenet_top1": float(meta["_metrics"]["ImageNet-1K"]["acc@1"]),
+        "eval_crop": int(crop[0]),
+        "gflops": float(meta.get("_ops", float("nan"))),
+        "params": int(meta.get("num_params", 0)),
+        "file_size_mb": float(meta.get("_file_size", float("nan"))),
+        "min_size": int(min(meta.get("min_size", (1, 1)))),
+    }
