@@ -139,5 +139,5 @@ def test_archs_all_lists_every_classifier_with_metadata(capsys):
     lines = capsys.readouterr().out.splitlines()
     rows = {line.split()[0]: line.split() for line in lines[1:-1]}
     assert set(rows) == set(MODELS)
-    assert rows["resnet50"][1:5] == ["resnet", "76.13", "4.09", "25.6"] and rows["vit_h_14"][2] == "88.55*"
+    assert rows["resnet50"][1:6] == ["(paper)", "resnet", "76.13", "4.09", "25.6"] and rows["vit_h_14"][2] == "88.55*"
     assert rows["swin_t"][-4:] == ["features.1", "features.3", "features.5", "features.7"]
