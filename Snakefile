@@ -35,6 +35,7 @@ for benchmark in BENCHMARKS:
     include: f"rules/benchmarks/{benchmark}.smk"
 
 
+include: "rules/experiments/kumar.smk"
 include: "rules/analysis.smk"
 include: "rules/image_mean.smk"
 include: "rules/download.smk"

@@ -6,6 +6,7 @@ returns shape (N,). ``FEATURE_DISTANCES`` names them; :func:`lossnet.distances.d
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import torch
@@ -110,4 +111,6 @@ FEATURE_DISTANCES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor
     "mse": mse,
     "meanpool": meanpool,
     "gram": gram,
+    # Kumar et al.'s "style": the Gram distance of unit-normalised ("spatially normalized") features.
+    "gram_normalized": functools.partial(gram, normalize=True),
 }

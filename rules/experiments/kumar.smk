@@ -1,0 +1,93 @@
+# The Kumar et al. study (seed 002) over every torchvision classifier: one benchmark-1 cache job per (weights
+# variant, input size, classifier) at its stage taps, then the tables and figures (a) to (g) under results/kumar/.
+# Off unless `kumar.enabled` (kumar.yaml: the study; demo.yaml: four random-weight classifiers). Its figures and
+# tables join benchmark 1's TARGETS, so `rule all` and the report pick them up when similarity is enabled.
+from lossnet.experiments.kumar import plan, run_size, study_layers, variant_source
+from lossnet.experiments.kumar_figures import FIGURES as KUMAR_FIGURES
+from lossnet.zoo import torchvision_classifiers
+
+KUMAR = config["kumar"]
+KUMAR_ARCHS = [
+    arch
+    for arch in (torchvision_classifiers() if KUMAR["architectures"] == "all" else KUMAR["architectures"])
+    if arch not in KUMAR["exclude"]
+]
+KUMAR_JOBS = plan(KUMAR_ARCHS, KUMAR["weights"], KUMAR["input_sizes"]) if KUMAR["enabled"] else []
+KUMAR_CACHES = [f"results/kumar/cache/{variant}/{size}/{arch}.h5" for variant, size, arch in KUMAR_JOBS]
+KUMAR_TABLES = {name: f"results/kumar/tables/{name}.csv" for name in ("scores", "sensitivity", "models", "ceiling")}
+KUMAR_OUTPUTS = [f"results/kumar/figures/{name}.{ext}" for name in KUMAR_FIGURES for ext in ("png", "csv")]
+if KUMAR["enabled"]:
+    for pair_variant in KUMAR["pair"]:
+        if pair_variant not in KUMAR["weights"]:
+            raise WorkflowError(f"config kumar.pair: {pair_variant!r} is not among kumar.weights {KUMAR['weights']}")
+    if "similarity" in config["benchmarks"]:
+        TARGETS.setdefault("similarity", []).extend(KUMAR_OUTPUTS)
+
+
+def kumar_job(wildcards):
+    """What defines one cache job: classifier, weights source and seed, taps, distances, the size it runs at."""
+    source, offset = variant_source(wildcards.kumar_arch, wildcards.kumar_weights)
+    size = int(wildcards.kumar_size)
+    return {
+        "arch": wildcards.kumar_arch,
+        "variant": wildcards.kumar_weights,
+        "weights": source,
+        "seed": config["seed"] + offset,
+        "layers": study_layers(wildcards.kumar_arch),
+        "distances": KUMAR["distances"],
+        "input_size": run_size(wildcards.kumar_arch, size, wildcards.kumar_weights),
+    }
+
+
+rule kumar_cache:
+    input:
+        "data/prepared/bapps.h5",
+    output:
+        "results/kumar/cache/{kumar_weights}/{kumar_size}/{kumar_arch}.h5",
+    wildcard_constraints:
+        kumar_size=r"\d+",
+    params:
+        job=kumar_job,
+    threads: KUMAR["runtime"]["threads"]
+    resources:
+        gpu=1,
+        mem_mb=lambda wildcards, attempt: 16000 * attempt,
+        runtime=lambda wildcards, attempt: 60 * attempt,
+    log:
+        "logs/kumar/cache/{kumar_weights}/{kumar_size}/{kumar_arch}.log",
+    script:
+        "../../scripts/experiments/kumar_cache.py"
+
+
+rule kumar_tables:
+    input:
+        caches=KUMAR_CACHES,
+        prepared="data/prepared/bapps.h5",
+    output:
+        **KUMAR_TABLES,
+    params:
+        jobs=KUMAR_JOBS,
+        archs=KUMAR_ARCHS,
+        variants=KUMAR["weights"],
+        seed=config["seed"],
+    log:
+        "logs/kumar/tables.log",
+    localrule: True
+    script:
+        "../../scripts/experiments/kumar_tables.py"
+
+
+rule kumar_figures:
+    input:
+        **KUMAR_TABLES,
+    output:
+        KUMAR_OUTPUTS,
+    params:
+        pair=KUMAR["pair"],
+        depth_series=KUMAR["depth_series"],
+        outdir="results/kumar/figures",
+    log:
+        "logs/kumar/figures.log",
+    localrule: True
+    script:
+        "../../scripts/experiments/kumar_figures.py"
