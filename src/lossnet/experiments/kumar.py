@@ -29,12 +29,13 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from ..benchmarks.similarity.data import SUBSETS_2AFC
 from ..benchmarks.similarity.scoring import score_2afc
 
 # PS reference lines quoted in the text of Kumar et al. (section 3): human agreement, AlexNet, a random network.
 REFERENCES = {"human (Kumar et al.)": 73.9, "AlexNet (Kumar et al.)": 68.9, "random network (Kumar et al.)": 64.3}
-SUBSET_GROUPS = {"distortions": ("traditional", "cnn"), "real algorithms": ("superres", "deblur", "color",
-                                                                                 "frameinterp")}
+# Kumar et al.'s split of the 2AFC subsets: the distortions (traditional, cnn) and the real algorithms (the rest).
+SUBSET_GROUPS = {"distortions": SUBSETS_2AFC[:2], "real algorithms": SUBSETS_2AFC[2:]}
 DISTANCE_NAMES = {"lpips": "local (lpips)", "meanpool": "mean-pool", "gram_normalized": "style (normalised Gram)"}
 _RANDOM = re.compile(r"^random(?:_(\d+))?$")
 

@@ -122,8 +122,8 @@ def figure_subsets(scores, models, sensitivity, ceiling, pair, depth_series, fol
     axis.scatter(frame["ps_distortions"], frame["ps_real"], s=18)
     for _, row in frame.iterrows():
         axis.annotate(row["arch"], (row["ps_distortions"], row["ps_real"]), fontsize=6, alpha=0.7)
-    axis.set(xlabel="best-stage PS on distortions (traditional, cnn)",
-             ylabel="best-stage PS on real algorithms (superres, deblur, color, frameinterp)",
+    axis.set(xlabel=f"best-stage PS on {groups[0]} ({', '.join(SUBSET_GROUPS[groups[0]])})",
+             ylabel=f"best-stage PS on {groups[1]} ({', '.join(SUBSET_GROUPS[groups[1]])})",
              title="(e) distortions vs real algorithms" + _note(random))
     _save(figure, frame, folder, "kumar_subsets")
 
