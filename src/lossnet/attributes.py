@@ -57,7 +57,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
 from .network import planned_side
-from .stages import as_map
+from .stages import as_map, family_of
 from .weights import build_model, weights_metadata
 from .zoo import LAYER_LABELS, get_architecture
 
@@ -198,7 +198,7 @@ def _measure(arch: str, layers: tuple[tuple[str, str], ...], sizes: tuple[int, .
     needed = functools.reduce(operator.or_, (graph.ancestors[targets[p]] for _, p in layers))
     watch = [targets[p] for _, p in layers]
     flops = _run(gm, full, watch, 224)
-    runs = {s: planned_side(arch, s) for s in sizes}  # a ViT runs at its own side
+    runs = {s: planned_side(arch, s) if family_of(arch).fixed_size else s for s in sizes}  # a ViT: its own side
     shapes = {s: (flops if runs[s] == 224 else _run(gm, needed, watch, runs[s])).shapes for s in sizes}
 
     def mapped(shape: torch.Size, path: str) -> torch.Size:
