@@ -157,3 +157,18 @@ def final_targets(wildcards=None):
     """What the default target makes beyond the rankings and the report: each enabled benchmark's own tables and
     figures, and the outputs of each enabled experiment (config `experiments`)."""
     return [path for name in config["benchmarks"] + config["experiments"] for path in TARGETS.get(name, [])]
+
+
+def kumar_job(wildcards):
+    """What defines one cache job: classifier, weights source and seed, taps, distances, the size it runs at."""
+    source, offset = variant_source(wildcards.kumar_arch, wildcards.kumar_weights)
+    size = int(wildcards.kumar_size)
+    return {
+        "arch": wildcards.kumar_arch,
+        "variant": wildcards.kumar_weights,
+        "weights": source,
+        "seed": config["seed"] + offset,
+        "layers": study_layers(wildcards.kumar_arch),
+        "distances": config["kumar"]["distances"],
+        "input_size": run_size(wildcards.kumar_arch, size, wildcards.kumar_weights),
+    }

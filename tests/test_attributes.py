@@ -17,6 +17,7 @@ COLUMNS = [
     "arch", "layer", "module", "params_total", "params_to_layer", "params_fraction", "mflops_total",
     "mflops_to_layer", "depth_total", "depth_to_layer", "channels", "features_64", "features_224",
     "skip", "branch", "conv1x1", "batchnorm", "imagenet_top1", "imagenet_top1_source",
+    "weights_entry", "eval_crop", "gflops", "params", "file_size_mb", "min_size",  # torchvision's metadata
 ]
 
 

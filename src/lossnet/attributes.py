@@ -29,6 +29,11 @@ Columns of :func:`layer_attributes` (one row per layer E, S, M, L):
   common ancestors, or a conv is grouped with 1 < groups < in_channels (ResNeXt; depthwise convs do not count).
   ``conv1x1``: some Conv2d has a 1x1 kernel. ``batchnorm``: some BatchNorm module is used. The flags cover the
   whole architecture, including the inside of torchvision.ops leaves.
+- ``weights_entry``, ``eval_crop``, ``gflops``, ``params``, ``file_size_mb``, ``min_size``: torchvision's metadata of
+  the ``IMAGENET1K_V1`` entry (the default entry where there is no V1), :func:`lossnet.weights.weights_metadata`;
+  ``mflops_*`` are this project's own count, to each layer.
+- A ViT runs at 224 whatever the requested size (its builder fixes it; ``LossNetwork``'s ``input_size=None``), so
+  its ``features_<size>`` are those at 224; ViT tokens count as the (C, h, w) map they become (class token dropped).
 - ``imagenet_top1``: ``acc@1`` of torchvision's ``IMAGENET1K_V1`` metadata (NaN where there is none). For
   efficientnet_b7 that is 84.122, measured at 600 px (weights ported from TensorFlow); the paper's Table I lists
   78.642. ``imagenet_top1_source`` says so on every row (the weights, and the evaluation crop size), and the
@@ -51,7 +56,9 @@ from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
-from .weights import build_model
+from .network import planned_side
+from .stages import as_map, family_of
+from .weights import build_model, weights_metadata
 from .zoo import LAYER_LABELS, get_architecture
 
 # Targets of call_function / call_method nodes (functions and method names).
@@ -191,7 +198,11 @@ def _measure(arch: str, layers: tuple[tuple[str, str], ...], sizes: tuple[int, .
     needed = functools.reduce(operator.or_, (graph.ancestors[targets[p]] for _, p in layers))
     watch = [targets[p] for _, p in layers]
     flops = _run(gm, full, watch, 224)
-    shapes = {s: (flops if s == 224 else _run(gm, needed, watch, s)).shapes for s in sizes}
+    runs = {s: planned_side(arch, s) if family_of(arch).fixed_size else s for s in sizes}  # a ViT: its own side
+    shapes = {s: (flops if runs[s] == 224 else _run(gm, needed, watch, runs[s])).shapes for s in sizes}
+
+    def mapped(shape: torch.Size, path: str) -> torch.Size:
+        return as_map(arch, path, torch.empty(shape, device="meta")).shape
 
     def members(mask: int) -> list[fx.Node]:
         return [n for i, n in enumerate(graph.nodes) if mask >> i & 1]
@@ -210,22 +221,28 @@ def _measure(arch: str, layers: tuple[tuple[str, str], ...], sizes: tuple[int, .
             "mflops_total": sum(flops.flops.values()) / 2e6,
             "mflops_to_layer": sum(flops.flops.get(n, 0) for n in inside) / 2e6,
             "depth_total": graph.depth[last], "depth_to_layer": graph.depth[node],
-            "channels": int(flops.shapes[node][1]),
-            **{f"features_{s}": int(torch.Size(shapes[s][node][1:]).numel()) for s in sizes},
+            "channels": int(mapped(flops.shapes[node], path)[1]),
+            **{f"features_{s}": int(mapped(shapes[s][node], path)[1:].numel()) for s in sizes},
             "skip": graph.skip, "branch": graph.branch or flags["grouped"],
             "conv1x1": flags["conv1x1"], "batchnorm": flags["batchnorm"], "imagenet_top1": imagenet_top1(arch),
             "imagenet_top1_source": imagenet_top1_source(arch),
+            **weights_metadata(arch, "imagenet"),
         })
     return pd.DataFrame(rows)
 
 
-def layer_attributes(arch: str, input_sizes: Sequence[int] = (64, 224)) -> pd.DataFrame:
-    """Attributes of ``arch`` and of its E/S/M/L layers, one row per layer (definitions in the module docstring).
+def layer_attributes(arch: str, input_sizes: Sequence[int] = (64, 224),
+                     layers: str | Sequence[str] = LAYER_LABELS) -> pd.DataFrame:
+    """Attributes of ``arch`` and of its layers (E/S/M/L by default; module paths, or the preset ``stages``), one
+    row per layer (definitions in the module docstring).
 
     Results are cached per architecture (the trace and forward passes take up to seconds for EfficientNet-B7).
     """
+    from .zoo import layer_preset
+
     spec = get_architecture(arch)
-    layers = tuple((label, spec.module_path(label)) for label in LAYER_LABELS)
+    names = layer_preset(layers, arch) if isinstance(layers, str) else layers
+    layers = tuple((label, spec.module_path(label)) for label in names)
     build_key = repr(sorted(spec.build_kwargs.items()))  # re-registering an architecture invalidates the cache
     return _measure(arch, layers, tuple(int(s) for s in input_sizes), build_key).copy()
 

@@ -24,6 +24,9 @@ _WORKFLOW_MODULES = {"pandas", "h5py", "scipy", "skimage", "sklearn", "matplotli
 def _archs(args: argparse.Namespace) -> None:
     from .zoo import ARCHITECTURES, LAYER_LABELS, get_architecture
 
+    if args.all:
+        _all_archs()
+        return
     if args.arch:
         rows = [("module", "label", f"output CxHxW at {ARCH_PROBE_SIZE} px")]
         rows += [(path, label, shape) for path, label, shape in _forward_modules(get_architecture(args.arch).name)]
@@ -91,6 +94,26 @@ def write_table(table, output: str | None, float_format: str | None = None) -> N
         print(f"wrote {output} ({len(table)} rows)", file=sys.stderr)
     else:
         table.to_csv(sys.stdout, index=False, float_format=float_format)
+
+
+def _all_archs() -> None:
+    """Every torchvision classifier: family, stage taps, E/S/M/L rule, ImageNet top-1, GFLOPS, parameters."""
+    from .stages import family_of, stage_paths
+    from .weights import weights_metadata
+    from .zoo import LAYER_LABELS, PAPER_ARCHITECTURES, get_architecture, torchvision_classifiers
+
+    rows = [("arch", "family", "top1", "gflops", "params_m", "E", "S", "M", "L", "stages")]
+    for name in torchvision_classifiers():
+        meta, spec = weights_metadata(name, "imagenet"), get_architecture(name)
+        mark = "" if meta["weights_entry"].endswith("IMAGENET1K_V1") else "*"
+        rows.append((name + ("" if name not in PAPER_ARCHITECTURES else " (paper)"), family_of(name).name,
+                     f"{meta['imagenet_top1']:.2f}{mark}", f"{meta['gflops']:.2f}", f"{meta['params'] / 1e6:.1f}",
+                     *(spec.layers[label] for label in LAYER_LABELS), " ".join(stage_paths(name))))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+    print("top1, gflops, params: torchvision's metadata of IMAGENET1K_V1 (* its default entry: no V1); E/S/M/L: "
+          "Table II for the paper's 14, else stage round(k (n-1) / 3) of the n stages")
 
 
 def _compare(args: argparse.Namespace) -> None:
@@ -221,9 +244,12 @@ def parser() -> argparse.ArgumentParser:
     main.add_argument("--debug", action="store_true", help="show the traceback of an error (default: a one-line message)")
     commands = main.add_subparsers(dest="command", required=True)
 
-    archs = commands.add_parser("archs", help="list architectures and their E/S/M/L extraction layers")
+    archs = commands.add_parser("archs", help="list architectures and their E/S/M/L extraction layers (--all: every "
+                                              "torchvision classifier)")
     archs.add_argument("arch", nargs="?", help="list every module path of this architecture instead, in forward "
                        f"order, with its E/S/M/L label and output shape at {ARCH_PROBE_SIZE} px")
+    archs.add_argument("--all", action="store_true",
+                       help="every torchvision classifier with its stages, ImageNet top-1, GFLOPS and parameters")
     archs.set_defaults(run=_archs)
 
     attributes = commands.add_parser("attributes", help="print an architecture's attributes per layer as CSV")

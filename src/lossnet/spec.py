@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 PIXEL = "pixel"  # the reference "architecture": no network, the distance of the pixels themselves
 NONE = "none"  # the weights label of the references
 NO_LAYER = "-"  # the layer label of the references
-NAMED_WEIGHTS = ("imagenet", "random")  # weights sources that are names, not files
+NAMED_WEIGHTS = ("imagenet", "imagenet_v2", "random")  # weights sources that are names, not files (and any
+# torchvision weights entry's name, such as IMAGENET1K_SWAG_E2E_V1)
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,12 @@ class LossSpec:
             return cls.pixel()
         from .zoo import get_architecture
 
+        from .weights import torchvision_weights
+
         entry = get_architecture(arch)
         source = str(weights)
-        return cls(arch, layer, source, weights_label or (source if source in NAMED_WEIGHTS else Path(source).stem),
+        named = source in NAMED_WEIGHTS or torchvision_weights(arch, source) is not None
+        return cls(arch, layer, source, weights_label or (source if named else Path(source).stem),
                    entry.module_path(layer), dict(entry.build_kwargs))
 
     @classmethod
@@ -80,7 +84,7 @@ class LossSpec:
 
     def identity(self) -> dict[str, Any]:
         """What defines the network's function, never its labels or a file's path: the module path, the build
-        kwargs, and the weights by content (a state_dict file's sha256; the ImageNet checkpoint's file name,
+        kwargs, and the weights by content (a state_dict file's sha256; a torchvision checkpoint's file name,
         whose hash prefix torch hub verifies; otherwise the weights' name, seeded by the run)."""
         if self.is_pixel:
             return {"arch": PIXEL}
@@ -106,10 +110,13 @@ class LossSpec:
 
 def weights_identity(source: str, arch: str) -> str | dict[str, str]:
     """The content identity of a weights source (see :meth:`LossSpec.identity`)."""
-    if source == "imagenet":
-        from .weights import imagenet_weights
+    from .weights import imagenet_weights, torchvision_weights
 
+    if source == "imagenet":
         return {"imagenet": imagenet_weights(arch).url.rsplit("/", 1)[-1]}
+    entry = torchvision_weights(arch, source)  # imagenet_v2 or an entry's name: its checkpoint, as imagenet
+    if entry is not None:
+        return {"imagenet": entry.url.rsplit("/", 1)[-1]}
     if Path(source).is_file():
         return {"state_dict_sha256": content_digest(Path(source))}
     if source in NAMED_WEIGHTS or not any(sep in source for sep in ("/", os.sep)) and "." not in source:

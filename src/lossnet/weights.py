@@ -1,5 +1,6 @@
-"""Building a zoo architecture with the requested weights: ``imagenet``, ``random``, a named random
-initialisation of :data:`INITIALIZERS` (``random_kaiming``, ``random_zero_mean``) or a state_dict file."""
+"""Building a zoo architecture with the requested weights: ``imagenet`` (V1), ``imagenet_v2``, any torchvision
+weights entry by name, ``random``, a named random initialisation of :data:`INITIALIZERS` (``random_kaiming``,
+``random_zero_mean``) or a state_dict file."""
 
 from __future__ import annotations
 
@@ -10,11 +11,17 @@ import urllib.error
 from pathlib import Path
 from typing import Callable
 
+from typing import Any, Mapping
+
 import torch
 import torchvision
 from torch import nn
 
+from .stages import _regnet_on_meta
 from .zoo import get_architecture
+
+# Named torchvision weights: the entry each name means (any other entry is named as torchvision names it).
+WEIGHTS_ALIASES = {"imagenet": "IMAGENET1K_V1", "imagenet_v2": "IMAGENET1K_V2"}
 
 # Heads that torchvision's GoogLeNet/Inception checkpoints carry but that the feature extractor never runs.
 _AUXILIARY_PREFIXES = ("aux1.", "aux2.", "AuxLogits.")
@@ -31,7 +38,9 @@ class WeightsUnavailableError(RuntimeError):
 
 def imagenet_weights(arch: str) -> torchvision.models.WeightsEnum:
     """The torchvision ``IMAGENET1K_V1`` weights entry of ``arch`` (the paper's weights)."""
-    return torchvision.models.get_model_weights(arch).IMAGENET1K_V1
+    entry = torchvision_weights(arch, "imagenet")
+    assert entry is not None
+    return entry
 
 
 # ------------------------------------------------------------------------------ named random initialisations
@@ -101,24 +110,70 @@ def reinitialize(model: nn.Module, name: str, generator: torch.Generator) -> nn.
     return initializer(model, generator)
 
 
-def build_model(arch: str, weights: str | os.PathLike = "imagenet", seed: int = 0) -> nn.Module:
-    """Build ``arch`` with ``weights``: ``"imagenet"``, ``"random"`` (torchvision's init, seeded), a name of
-    :data:`INITIALIZERS` (e.g. ``"random_zero_mean"``, seeded) or a state_dict path.
+def _fit_vit_positions(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A ViT's position embeddings interpolated to the patch grid ``model`` was built for (torchvision's
+    ``interpolate_embeddings``, bicubic); any other state_dict is returned as it is."""
+    from torchvision.models.vision_transformer import VisionTransformer, interpolate_embeddings
+
+    key = "encoder.pos_embedding"
+    if not isinstance(model, VisionTransformer) or key not in state_dict:
+        return state_dict
+    if state_dict[key].shape == model.encoder.pos_embedding.shape:
+        return state_dict
+    return dict(interpolate_embeddings(model.image_size, model.patch_size, state_dict))
+
+
+def torchvision_weights(arch: str, weights: str | os.PathLike) -> torchvision.models.WeightsEnum | None:
+    """The torchvision weights entry that ``weights`` names for ``arch`` (``imagenet``: ``IMAGENET1K_V1``,
+    ``imagenet_v2``: ``IMAGENET1K_V2``, or an entry's own name, bare or as ``ResNet50_Weights.IMAGENET1K_V2``);
+    None for ``random`` and for a path. A name of no entry of ``arch`` is refused, listing its entries."""
+    source = str(weights)
+    name = WEIGHTS_ALIASES.get(source, source.rsplit(".", 1)[-1] if source.count(".") == 1 else source)
+    if source == "random" or not (source in WEIGHTS_ALIASES or name.isupper() and "/" not in source
+                                  and os.sep not in source):
+        return None
+    try:
+        entries = torchvision.models.get_model_weights(arch)
+    except ValueError:
+        entries = None
+    if entries is not None and name in entries.__members__:
+        return entries[name]
+    if Path(source).is_file():  # a state_dict file that happens to be named like an entry
+        return None
+    known = ", ".join(entries.__members__) if entries is not None else "none"
+    raise ValueError(f"torchvision has no {name} weights for {arch} (weights {source!r}); its entries: {known} "
+                     "(imagenet = IMAGENET1K_V1, imagenet_v2 = IMAGENET1K_V2): pass one of them, 'random' or a "
+                     "state_dict path")
+
+
+def build_model(arch: str, weights: str | os.PathLike = "imagenet", seed: int = 0,
+                build_kwargs: Mapping[str, Any] | None = None) -> nn.Module:
+    """Build ``arch`` with ``weights``: ``"imagenet"``, ``"imagenet_v2"``, a torchvision weights entry's name,
+    ``"random"`` (torchvision's init, seeded), a name of :data:`INITIALIZERS` (e.g. ``"random_zero_mean"``, seeded)
+    or a state_dict path.
 
     The model always gets the same structure (GoogLeNet and Inception keep ImageNet's ``transform_input``),
     so that random and pretrained variants of one architecture differ only in their parameter values.
+    ``build_kwargs`` are added to the architecture's (a ViT's ``image_size``: loaded position embeddings are
+    interpolated to its patch grid, as torchvision's ``interpolate_embeddings`` does).
     """
     spec = get_architecture(arch)
+    kwargs = {**spec.build_kwargs, **(build_kwargs or {})}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = torchvision.models.get_model(arch, weights=None, **spec.build_kwargs)
+        with _regnet_on_meta():  # RegNet's widths on the CPU, so that the model can also be built on the meta device
+            model = torchvision.models.get_model(arch, weights=None, **kwargs)
     if weights == "random":
         return model.eval()
     if isinstance(weights, str) and weights in INITIALIZERS:
         return reinitialize(model, weights, torch.Generator().manual_seed(seed)).eval()
+    entry = torchvision_weights(arch, weights)
     if weights == "imagenet":
         state_dict = _imagenet_state_dict(arch)
         source = f"torchvision {imagenet_weights(arch)}"
+    elif entry is not None:
+        state_dict = _torchvision_state_dict(arch, entry)
+        source = f"torchvision {entry}"
     else:
         state_dict = _read_state_dict(Path(weights))
         source = str(weights)
@@ -128,6 +183,7 @@ def build_model(arch: str, weights: str | os.PathLike = "imagenet", seed: int = 
         for key, value in state_dict.items()
         if not key.startswith(_AUXILIARY_PREFIXES)
     }
+    state_dict = _fit_vit_positions(model, state_dict)
     expected = model.state_dict()
     missing = [key for key in expected if key not in state_dict]
     unexpected = [key for key in state_dict if key not in expected]
@@ -178,8 +234,12 @@ def _load_tensors(path: Path, advice: str) -> dict[str, torch.Tensor]:
 
 def imagenet_cache_path(arch: str) -> Path:
     """Where torch hub keeps (and looks for) the ImageNet checkpoint of ``arch``."""
-    filename = imagenet_weights(arch).url.rsplit("/", 1)[-1]
-    return Path(torch.hub.get_dir()) / "checkpoints" / filename
+    return checkpoint_path(imagenet_weights(arch))
+
+
+def checkpoint_path(entry: torchvision.models.WeightsEnum) -> Path:
+    """Where torch hub keeps (and looks for) the checkpoint of a torchvision weights entry."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / entry.url.rsplit("/", 1)[-1]
 
 
 def _hash_prefix(filename: str) -> str | None:
@@ -212,13 +272,18 @@ def _verify_cached(path: Path, url: str) -> None:
 
 
 def _imagenet_state_dict(arch: str) -> dict[str, torch.Tensor]:
-    """The ImageNet state_dict from the torch hub cache (downloaded there first if absent).
+    """The ImageNet (``IMAGENET1K_V1``) state_dict of ``arch`` (:func:`_torchvision_state_dict`)."""
+    return _torchvision_state_dict(arch, imagenet_weights(arch))
+
+
+def _torchvision_state_dict(arch: str, weights) -> dict[str, torch.Tensor]:
+    """The state_dict of the torchvision weights entry ``weights`` from the torch hub cache (downloaded there
+    first if absent).
 
     The cached file is verified against the sha256 prefix of its name on every load and read with
     ``weights_only=True``: a file placed in the cache by hand can neither be a wrong checkpoint nor run code.
     """
-    weights = imagenet_weights(arch)
-    path = imagenet_cache_path(arch)
+    path = checkpoint_path(weights)
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -229,8 +294,35 @@ def _imagenet_state_dict(arch: str) -> dict[str, torch.Tensor]:
             raise WeightsUnavailableError(
                 f"ImageNet weights for {arch} are not cached at {path} and could not be "
                 f"downloaded from {weights.url} ({error}). On a machine with internet run "
-                f"`python -c \"import torchvision; torchvision.models.get_model('{arch}', weights='IMAGENET1K_V1')\"` "
+                f"`python -c \"import torchvision; torchvision.models.get_model('{arch}', "
+                f"weights='{getattr(weights, 'name', 'IMAGENET1K_V1')}')\"` "
                 f"and copy the file to that path (or set TORCH_HOME), or pass a state_dict file as weights."
             ) from error
     _verify_cached(path, weights.url)
     return _load_tensors(path, f"delete it to download it again, or copy the original from {weights.url}")
+
+
+def weights_metadata(arch: str, weights: str = "imagenet") -> dict[str, object]:
+    """What torchvision's metadata says of ``arch`` with ``weights`` (``imagenet``: V1, or the default entry where
+    torchvision has no V1, as ``vit_h_14``): the entry's name, ImageNet top-1 (%), the evaluation crop (pixels),
+    GFLOPS (torchvision's ``_ops``, multiply-accumulates of one image at the crop size), parameters, the file size
+    (MB) and the minimum input side. Empty for a state_dict path or ``random``."""
+    try:
+        entry = torchvision_weights(arch, weights)
+    except ValueError:
+        if weights != "imagenet":
+            raise
+        entry = torchvision.models.get_model_weights(arch).DEFAULT
+    if entry is None:
+        return {}
+    meta = entry.meta
+    crop = getattr(entry.transforms(), "crop_size", [float("nan")])
+    return {
+        "weights_entry": f"{type(entry).__name__}.{entry.name}",
+        "imagenet_top1": float(meta["_metrics"]["ImageNet-1K"]["acc@1"]),
+        "eval_crop": int(crop[0]),
+        "gflops": float(meta.get("_ops", float("nan"))),
+        "params": int(meta.get("num_params", 0)),
+        "file_size_mb": float(meta.get("_file_size", float("nan"))),
+        "min_size": int(min(meta.get("min_size", (1, 1)))),
+    }

@@ -1,9 +1,10 @@
 """The loss-network zoo: which torchvision architectures exist and where their layers are.
 
 An architecture is a torchvision classification builder plus the module paths of its four extraction
-layers, labelled E (early), S (semi-early), M (mid) and L (late) as in Table II of Pihlgren et al.
-Adding an architecture is one call to :func:`register_architecture` (or one config entry, which the
-workflow turns into that call).
+layers, labelled E (early), S (semi-early), M (mid) and L (late). The paper's 14 keep Table II of Pihlgren et al.;
+every other classifier of ``torchvision.models.list_models(module=torchvision.models)`` works without
+registration, its E/S/M/L chosen from its stages by the rule of :func:`lossnet.stages.esml`.
+:func:`register_architecture` (or one config entry, which the workflow turns into that call) overrides them.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def register_architecture(
     arch = Architecture(name, dict(layers), dict(build_kwargs or {}))
     previous = ARCHITECTURES.get(name)
     ARCHITECTURES[name] = arch
+    _AUTOMATIC.pop(name, None)
     try:  # the module paths must exist now, not when a label is first used
         from .network import _NODE_CACHE, _SPATIAL_CACHE, check_layer_paths, resolve_layers
 
@@ -117,8 +119,22 @@ LAYER_PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# Presets computed for any architecture: its stage taps (lossnet.stages), and the ViT class token after each block.
+COMPUTED_PRESETS = ("stages", "cls")
+
+
+def is_preset(name: str) -> bool:
+    """Whether ``name`` is a layer preset (``lpips``, ``stages``, ``cls``)."""
+    return name in LAYER_PRESETS or name in COMPUTED_PRESETS
+
+
 def layer_preset(name: str, arch: str) -> tuple[str, ...]:
     """The module paths of preset ``name`` (e.g. ``"lpips"``) for ``arch``, with the valid choices in the error."""
+    if name in COMPUTED_PRESETS:
+        from . import stages
+
+        get_architecture(arch)
+        return stages.stage_paths(arch) if name == "stages" else stages.cls_paths(arch)
     preset = LAYER_PRESETS[name]
     if arch not in preset:
         raise ValueError(f"layer preset {name!r} is defined for {', '.join(preset)}, not {arch!r}: "
@@ -126,16 +142,38 @@ def layer_preset(name: str, arch: str) -> tuple[str, ...]:
     return preset[arch]
 
 
+def torchvision_classifiers() -> list[str]:
+    """Every classification builder of torchvision (``list_models(module=torchvision.models)``)."""
+    import torchvision
+
+    return torchvision.models.list_models(module=torchvision.models)
+
+
+_AUTOMATIC: dict[str, Architecture] = {}  # classifiers used without registration, their E/S/M/L from their stages
+
+
+def build_kwargs_of(name: str) -> dict[str, Any]:
+    """The build kwargs of a registered architecture; none for any other classifier."""
+    return dict(ARCHITECTURES[name].build_kwargs) if name in ARCHITECTURES else {}
+
+
 def get_architecture(name: str) -> Architecture:
-    """Look an architecture up by name, with the list of valid names in the error."""
-    try:
+    """Look an architecture up by name: a registered one, else any torchvision classifier (E/S/M/L from its
+    stages, :func:`lossnet.stages.esml`); the error lists the valid names."""
+    if name in ARCHITECTURES:
         return ARCHITECTURES[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown architecture {name!r}; known: {', '.join(sorted(ARCHITECTURES))}. "
-            "Add another torchvision classifier with lossnet.register_architecture(name, layers) or "
-            "an entry {name: ..., layers: {E: ..., S: ..., M: ..., L: ...}} under `architectures` in the config."
-        ) from None
+    if name not in _AUTOMATIC:
+        if not isinstance(name, str) or name not in torchvision_classifiers():
+            raise ValueError(
+                f"unknown architecture {name!r}; known: the registered {', '.join(sorted(ARCHITECTURES))} and every "
+                "torchvision classifier (`lossnet archs --all`). Add another model with "
+                "lossnet.register_architecture(name, layers) or an entry {name: ..., layers: {E: ..., S: ..., M: ..., "
+                "L: ...}} under `architectures` in the config."
+            ) from None
+        from .stages import esml, stage_paths
+
+        _AUTOMATIC[name] = Architecture(name, esml(stage_paths(name)))
+    return _AUTOMATIC[name]
 
 
 def register_from_config(entries: list[str | Mapping[str, Any]]) -> list[str]:

@@ -6,6 +6,7 @@ returns shape (N,). ``FEATURE_DISTANCES`` names them; :func:`lossnet.distances.d
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import torch
@@ -123,5 +124,5 @@ FEATURE_DISTANCES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor
     "l1": l1,
     "meanpool": meanpool,
     "gram": gram,
-    "gram_normalized": gram_normalized,
+    "gram_normalized": gram_normalized,  # Kumar et al.'s "style" distance; seed 003's normalised Gram
 }

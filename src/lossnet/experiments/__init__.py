@@ -10,4 +10,5 @@ from __future__ import annotations
 EXPERIMENTS: dict[str, str] = {
     "image_mean": "perceptual image mean: one image optimised from the pixel mean of a set under each distance",
     "seed003": "seed 003 as it ran: its 2AFC table beside the numbers it reports, and its image mean of jitter sets",
+    "kumar": "Kumar et al.: ImageNet accuracy against perceptual score over every torchvision classifier",
 }

@@ -86,14 +86,16 @@ def compute_distances(
     seed: int = 0,
     weights_label: str | None = None,
     progress: bool = True,
+    input_size: int | None = None,
 ) -> Path:
     """Run ``arch`` once over every BAPPS image of ``prepared`` and cache all pair distances in ``output``.
 
     ``weights_label`` names the weights variant in the scores (default: ``weights`` itself); the workflow
-    passes the variant's name when ``weights`` is a state_dict path.
+    passes the variant's name when ``weights`` is a state_dict path. ``input_size`` is
+    :class:`~lossnet.network.LossNetwork`'s (None: the images as they are).
     """
     target = resolve_device(device)
-    network = LossNetwork(arch, layers, weights, normalize_input=normalize_input, seed=seed)
+    network = LossNetwork(arch, layers, weights, normalize_input=normalize_input, seed=seed, input_size=input_size)
     features = feature_pass(network, target, precision=precision, channels_last=channels_last, compile=compile)
     settings = {"precision": precision, "channels_last": channels_last, "compile": compile, "seed": seed}
     with torch.inference_mode(), h5py.File(prepared, "r") as source, atomic_output(output) as partial, \
@@ -119,6 +121,7 @@ def _provenance(arch: str, weights: str, network: LossNetwork, distances: Sequen
         "distances": json.dumps(list(distances)),
         **settings,
         "normalize_input": network.normalize_input,
+        **({"input_size": network.input_size} if network.input_size is not None else {}),
         "torch": str(torch.__version__),
         "torchvision": str(torchvision.__version__),
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu",
