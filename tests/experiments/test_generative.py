@@ -126,9 +126,9 @@ def test_training_lowers_the_loss_and_writes_the_arrays(prepared, tmp_path):
     with np.load(output) as saved:
         assert set(saved) >= {"train_images", "train_recon", "heldout_images", "heldout_recon", "samples"}
         assert saved["heldout_recon"].shape == (4, 3, 16, 16) and saved["samples"].shape == (8, 16, 16, 3)
+        assert np.array_equal(arrays["heldout_recon"], saved["heldout_recon"])
     history = torch.load(next(tmp_path.rglob("last.pt")), weights_only=True)["history"]
     assert history[-1]["train_loss"] < history[0]["train_loss"]
-        assert np.array_equal(arrays["heldout_recon"], saved["heldout_recon"])
 
 
 def test_cross_loss_matrix_normalises_each_column_by_its_largest(prepared, tmp_path):
