@@ -47,7 +47,7 @@ def named_image(source: str | os.PathLike) -> np.ndarray:
 def as_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, 3) or (H, W, 3) -> float32 (N, 3, H, W) in [0, 1]."""
     array = images[None] if images.ndim == 3 else images
-    return torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).float().div(255)
+    return torch.from_numpy(np.array(array, copy=True)).permute(0, 3, 1, 2).float().div(255)
 
 
 def as_uint8(images: torch.Tensor) -> np.ndarray:
