@@ -234,3 +234,14 @@ def _imagenet_state_dict(arch: str) -> dict[str, torch.Tensor]:
             ) from error
     _verify_cached(path, weights.url)
     return _load_tensors(path, f"delete it to download it again, or copy the original from {weights.url}")
+
+
+def save_seeded_state_dict(arch: str, path: str | os.PathLike, seed: int = 0) -> Path:
+    """Save torchvision's random ``arch`` drawn under ``seed + 1`` as a state_dict file: an offline stand-in for a
+    pretrained checkpoint (loaded like one, yet another network than ``weights="random"`` with ``seed``)."""
+    from ._util import atomic_output
+
+    model = build_model(arch, "random", seed=seed + 1)
+    with atomic_output(path) as partial:
+        torch.save(model.state_dict(), partial)
+    return Path(path)
