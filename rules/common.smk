@@ -172,3 +172,55 @@ def kumar_job(wildcards):
         "distances": config["kumar"]["distances"],
         "input_size": run_size(wildcards.kumar_arch, size, wildcards.kumar_weights),
     }
+
+
+def experiment_weights(section, arch, variant):
+    """Where experiment `section` loads `variant`'s weights of `arch` from: its `weights_sources` (a stand-in: a
+    named initialisation or a state_dict path, `{arch}` filled in), else the variant itself (a named one)."""
+    sources = config[section].get("weights_sources", {})
+    if variant in sources:
+        return sources[variant].format(arch=arch)
+    if variant not in NAMED_WEIGHTS:
+        raise WorkflowError(
+            f"config `{section}`: weights {variant!r} is neither one of {', '.join(NAMED_WEIGHTS)} nor a key of "
+            f"`{section}.weights_sources`"
+        )
+    return variant
+
+
+def experiment_weight_files(section, pairs):
+    """The state_dict files among the weights of (arch, variant) `pairs` in experiment `section`, as inputs (so
+    that a new file reruns the experiment)."""
+    sources = {experiment_weights(section, arch, variant) for arch, variant in pairs}
+    return sorted(source for source in sources if source not in NAMED_WEIGHTS)
+
+
+def generative_loss(name):
+    """The `generative.losses` entry called `name`."""
+    return next(entry for entry in config["generative"]["losses"] if entry["name"] == name)
+
+
+def generative_entry_weights(entry):
+    """The weights source of a `generative.losses` entry (none for the network-free losses)."""
+    if "weights" not in entry or entry["loss"] in ("l2", "mmdpp"):
+        return None
+    return experiment_weights("generative", entry.get("arch", "vgg16"), entry["weights"])
+
+
+def generative_spec(wildcards):
+    """The loss network of a generative training job (lossnet.spec.LossSpec, as plain params)."""
+    from lossnet.experiments.generative import loss_spec
+
+    entry = generative_loss(wildcards.loss)
+    return loss_spec(entry, generative_entry_weights(entry)).to_params()
+
+
+def generative_settings(wildcards):
+    """What defines a generative job: the config's `generative.train`, its model and its loss's name."""
+    return {**config["generative"]["train"], "model": wildcards.model, "loss": generative_loss(wildcards.loss)["loss"]}
+
+
+def generative_weights_input(wildcards):
+    """The state_dict file a generative job's loss network loads, if any."""
+    source = generative_entry_weights(generative_loss(wildcards.loss))
+    return [] if source is None or source in NAMED_WEIGHTS else [source]

@@ -326,3 +326,14 @@ def weights_metadata(arch: str, weights: str = "imagenet") -> dict[str, object]:
         "file_size_mb": float(meta.get("_file_size", float("nan"))),
         "min_size": int(min(meta.get("min_size", (1, 1)))),
     }
+
+
+def save_seeded_state_dict(arch: str, path: str | os.PathLike, seed: int = 0) -> Path:
+    """Save torchvision's random ``arch`` drawn under ``seed + 1`` as a state_dict file: an offline stand-in for a
+    pretrained checkpoint (loaded like one, yet another network than ``weights="random"`` with ``seed``)."""
+    from ._util import atomic_output
+
+    model = build_model(arch, "random", seed=seed + 1)
+    with atomic_output(path) as partial:
+        torch.save(model.state_dict(), partial)
+    return Path(path)

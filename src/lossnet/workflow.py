@@ -86,6 +86,14 @@ def anchor_paths(config: dict, base: str | Path | None = None) -> None:
     image_mean = config.get("image_mean", {})
     if image_mean.get("images", "demo") != "demo":
         image_mean["images"] = anchored(image_mean["images"])
+    for section in ("clustering", "generative"):  # a folder of images instead of benchmark 4's STL-10
+        entry = config.get(section, {})
+        if entry.get("data", "stl10") != "stl10":
+            entry["data"] = anchored(entry["data"])
+    style = config.get("style_transfer", {})
+    for key in ("content", "style"):  # an image file (a bare name is one of scikit-image's images)
+        if Path(style.get(key, "")).suffix:
+            style[key] = anchored(style[key])
 
 
 def validate_config(config: dict, schema: str) -> None:

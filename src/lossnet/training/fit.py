@@ -13,7 +13,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 from .._util import atomic_output, progress_bar, resolve_device
 
 FORMAT_VERSION = 1
+ADAM_BETAS = (0.9, 0.999)  # torch's defaults: a run that asks for nothing else keeps its old checkpoint config
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -100,6 +101,9 @@ def fit(
     num_workers: int = 0,
     progress: bool = True,
     log: logging.Logger | None = None,
+    betas: Sequence[float] = ADAM_BETAS,
+    lr_schedule: tuple[int, float] | None = None,
+    group_lrs: Mapping[str, float] | None = None,
 ) -> FitResult:
     """Train ``model`` with Adam on ``loss_fn(model, batch)``, resuming from ``checkpoint_dir/last.pt``.
 
@@ -108,6 +112,12 @@ def fit(
     ``requires_grad=False`` (a frozen loss network inside the model) are left out of the optimizer. A checkpoint
     of more epochs than asked for is refused: its weights are not those of ``epochs`` epochs. ``frozen`` modules
     (a loss network outside the model) move to the device with the model and are never trained or saved.
+
+    Optimiser options (each left out of the checkpoint's config while at its default, so older runs still resume):
+    ``betas`` are Adam's; ``lr_schedule=(every, factor)`` multiplies every learning rate by ``factor`` after each
+    ``every`` epochs (epoch e runs at ``lr * factor ** ((e - 1) // every)``, a function of the epoch alone, so a
+    resumed run follows it exactly); ``group_lrs`` maps a parameter-name prefix (``"codes."``) to its own learning
+    rate (the other parameters take ``lr``).
     """
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
@@ -118,18 +128,18 @@ def fit(
     checkpoint_dir = Path(checkpoint_dir)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     paths = FitResult(checkpoint_dir / "best.pt", checkpoint_dir / "last.pt", [])
-    config = {"seed": seed, "batch_size": batch_size, "lr": lr}
+    config = {"seed": seed, "batch_size": batch_size, "lr": lr, **_optimizer_config(betas, lr_schedule, group_lrs)}
 
     model.to(dev)
     for module in frozen:
         module.to(dev)
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError("the model has no trainable parameters (all have requires_grad=False)")
-    optimizer = torch.optim.Adam(params, lr=lr)
+    optimizer = torch.optim.Adam(_param_groups(model, lr, group_lrs), lr=lr, betas=tuple(betas))
+    base_lrs = [group["lr"] for group in optimizer.param_groups]
     state = _resume(paths.last_path, model, optimizer, config, epochs, log)
     for epoch in range(state.next_epoch, epochs + 1):
         began = time.perf_counter()
+        if lr_schedule is not None:
+            _schedule(optimizer, base_lrs, epoch, lr_schedule)
         train_loss = _train_epoch(model, loss_fn, optimizer, train_data, epoch, epochs, batch_size, seed, dev,
                                   precision, num_workers, progress, paths.last_path, lr)
         val = _validate(model, validate)
@@ -141,6 +151,49 @@ def fit(
             epoch, epochs, train_loss, "n/a" if val is None else f"{val:.6g}", record["seconds"],
         )
     return FitResult(paths.best_path, paths.last_path, state.history)
+
+
+def _optimizer_config(betas: Sequence[float], lr_schedule: tuple[int, float] | None,
+                      group_lrs: Mapping[str, float] | None) -> dict[str, Any]:
+    """The optimiser options that differ from the defaults, as plain data for the checkpoint's config."""
+    config: dict[str, Any] = {}
+    if tuple(betas) != ADAM_BETAS:
+        config["betas"] = [float(b) for b in betas]
+    if lr_schedule is not None:
+        every, factor = lr_schedule
+        if int(every) < 1 or not factor > 0:
+            raise ValueError(f"lr_schedule must be (every >= 1 epochs, factor > 0), got {lr_schedule}")
+        config["lr_schedule"] = [int(every), float(factor)]
+    if group_lrs:
+        config["group_lrs"] = {prefix: float(value) for prefix, value in sorted(group_lrs.items())}
+    return config
+
+
+def _param_groups(model: torch.nn.Module, lr: float, group_lrs: Mapping[str, float] | None) -> list[dict]:
+    """Adam's parameter groups: the trainable parameters at ``lr``, those under a prefix of ``group_lrs`` at
+    theirs (one group per prefix, in the prefixes' order; the first matching prefix wins)."""
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    if not named:
+        raise ValueError("the model has no trainable parameters (all have requires_grad=False)")
+    prefixes = list(group_lrs or {})
+    grouped: dict[str | None, list[torch.nn.Parameter]] = {None: [], **{prefix: [] for prefix in prefixes}}
+    for name, parameter in named:
+        grouped[next((prefix for prefix in prefixes if name.startswith(prefix)), None)].append(parameter)
+    empty = [prefix for prefix in prefixes if not grouped[prefix]]
+    if empty:
+        raise ValueError(f"group_lrs: no trainable parameter of {type(model).__name__} starts with {empty}; "
+                         f"parameter names are e.g. {[name for name, _ in named[:3]]}")
+    groups = [{"params": grouped[None], "lr": lr}] if grouped[None] else []
+    return groups + [{"params": grouped[prefix], "lr": float(group_lrs[prefix])} for prefix in prefixes]
+
+
+def _schedule(optimizer: torch.optim.Optimizer, base_lrs: Sequence[float], epoch: int,
+              lr_schedule: tuple[int, float]) -> None:
+    """Set every group's learning rate for ``epoch``: its base rate times ``factor ** ((epoch - 1) // every)``."""
+    every, factor = lr_schedule
+    scale = float(factor) ** ((epoch - 1) // int(every))
+    for group, base in zip(optimizer.param_groups, base_lrs):
+        group["lr"] = base * scale
 
 
 def _resume(last_path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, config: dict, epochs: int,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from ..spec import LossSpec
-from .fit import FitResult, fit
+from .fit import ADAM_BETAS, FitResult, fit
 from .run import run_dir, run_fingerprint
 
 Settings = TypeVar("Settings")
@@ -106,11 +106,14 @@ class TrainingJob:
         return run_dir(Path(self.checkpoints) / self.kind, self.spec, self.fingerprint(settings))
 
     def fit(self, model, loss_fn, train_data, settings: Any, *, frozen: Sequence[Any] = (),
-            validate: Callable[[Any], float] | None = None) -> FitResult:
+            validate: Callable[[Any], float] | None = None,
+            group_lrs: Mapping[str, float] | None = None) -> FitResult:
         """Train (or resume) ``model`` with :func:`.fit.fit` in this run's folder.
 
-        ``settings`` must have ``epochs``, ``batch_size``, ``lr`` and ``precision``; ``frozen`` modules (the loss
-        network) follow the model to the device.
+        ``settings`` must have ``epochs``, ``batch_size``, ``lr`` and ``precision``, and may have ``betas`` (Adam's)
+        and ``lr_decay_every`` with ``lr_decay_factor`` (a step schedule; 0 or None: constant); ``group_lrs``
+        (parameter-name prefix -> learning rate) gives parts of the model their own rate. ``frozen`` modules (the
+        loss network) follow the model to the device.
         """
         if self.runtime.threads:
             import torch
@@ -121,7 +124,9 @@ class TrainingJob:
         return fit(model, loss_fn, train_data, checkpoint_dir=folder, epochs=settings.epochs,
                    batch_size=settings.batch_size, lr=settings.lr, seed=self.seed, device=self.runtime.device,
                    precision=settings.precision, validate=validate, frozen=frozen,
-                   num_workers=self.runtime.num_workers, progress=self.runtime.progress, log=self.log)
+                   num_workers=self.runtime.num_workers, progress=self.runtime.progress, log=self.log,
+                   betas=tuple(getattr(settings, "betas", None) or ADAM_BETAS), lr_schedule=_lr_schedule(settings),
+                   group_lrs=group_lrs)
 
     def finish(self, result: FitResult) -> None:
         """Drop the run's checkpoints unless ``runtime.keep_checkpoints`` (call once the outputs are written)."""
@@ -136,3 +141,9 @@ class TrainingJob:
                 parent.rmdir()
             except OSError:
                 break
+
+
+def _lr_schedule(settings: Any) -> tuple[int, float] | None:
+    """``(lr_decay_every, lr_decay_factor)`` of settings that have them (a step schedule), else None."""
+    every = getattr(settings, "lr_decay_every", None)
+    return (int(every), float(getattr(settings, "lr_decay_factor", 1.0))) if every else None
