@@ -18,9 +18,29 @@ TARGETS["seed003"] = [
 ]
 
 
+# The BAPPS the table reads: benchmark 1's prepared file, or its first `max_per_subset` samples of each subset.
+SEED003_BAPPS = "data/prepared/bapps.h5" if SEED003["max_per_subset"] is None else "data/prepared/bapps_seed003.h5"
+
+
+rule seed003_bapps:
+    input:
+        "data/prepared/bapps.h5",
+    output:
+        "data/prepared/bapps_seed003.h5",
+    log:
+        "logs/seed003_bapps.log",
+    localrule: True
+    conda:
+        ENV
+    params:
+        per_subset=SEED003["max_per_subset"],
+    script:
+        "../../scripts/experiments/seed003_bapps.py"
+
+
 rule seed003_2afc:
     input:
-        prepared="data/prepared/bapps.h5",
+        prepared=SEED003_BAPPS,
         weights=SEED003_WEIGHT_FILES,
     output:
         csv=report("results/tables/seed003_2afc.csv", caption="../../report/seed003.rst", category="Tables"),

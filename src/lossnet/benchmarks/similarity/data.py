@@ -137,3 +137,20 @@ def prepare(
                     [read_judgement(subset_dir / judgement_dir / f"{i}.npy") for i in ids], dtype=np.float32
                 )
     return Path(output)
+
+
+def subsample_prepared(source: str | os.PathLike, output: str | os.PathLike, per_subset: int) -> Path:
+    """A prepared BAPPS file with the first ``per_subset`` samples of every subset of every split (same layout and
+    attributes): a smaller set for a study that only needs the pipeline exercised (the demo's seed-003 table),
+    never for benchmark 1's scores."""
+    if per_subset < 1:
+        raise ValueError(f"per_subset must be at least 1, got {per_subset}")
+    with h5py.File(source, "r") as h5, atomic_output(output) as partial, h5py.File(partial, "w") as out:
+        out.attrs.update(h5.attrs)
+        for split in h5:
+            for subset in h5[split]:
+                group, copy = h5[split][subset], out.create_group(f"{split}/{subset}")
+                copy.attrs.update(group.attrs)
+                for name, dataset in group.items():
+                    copy.create_dataset(name, data=dataset[:per_subset])
+    return Path(output)
