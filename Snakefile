@@ -27,7 +27,7 @@ resource_scopes:
 validate_config(config, "schemas/config.schema.yaml")
 # The run works in `workdir` (the demo: demo/, so that it never touches the study's data or results); files from
 # outside named in the config stay relative to the folder Snakemake was started in.
-anchor_paths(config)
+anchor_paths(config, "schemas/config.schema.yaml")
 
 
 workdir: config["workdir"]

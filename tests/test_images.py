@@ -133,7 +133,7 @@ def test_superres_metrics(tmp_path, capsys, kind):
         assert not (tmp_path / "s.csv").exists()
     else:
         assert code == 0, err
-        assert "mean PSNR inf dB, mean SSIM 1.0000" in out  # the same picture
+        assert "mean PSNR inf dB, mean SSIM 1.0000" in err  # the same picture (the summary goes to stderr)
 
 
 @pytest.mark.parametrize("kind", ["grey", "16-bit", "uint8", "truncated"])

@@ -67,33 +67,34 @@ def _report_to_log_and_terminal(kind, error, trace) -> None:
     print(f"{kind.__name__}: {error}", file=sys.__stderr__)
 
 
-def anchor_paths(config: dict, base: str | Path | None = None) -> None:
+def anchor_paths(config: dict, schema: str | Path, base: str | Path | None = None) -> None:
     """Make the config's paths of files from outside absolute, against ``base`` (the folder Snakemake started in).
 
     The run itself works in ``config["workdir"]`` (the demo: its own folder): a state_dict, an extracted BAPPS
-    folder or an image folder named relative to where the user typed the command must still be found there.
+    folder or an image folder named relative to where the user typed the command must still be found there. The
+    schema says which keys are such paths (``x-path: true``; ``x-path: file``: only a value with a file suffix,
+    the rest being names such as scikit-image's images), and which values are keywords, not paths
+    (``x-keywords``), so that no section is named here.
     """
-    base = Path(base or Path.cwd())
+    import yaml
 
-    def anchored(path: str) -> str:
-        return str(base / path) if not Path(path).is_absolute() else path
+    _anchor(config, yaml.safe_load(Path(schema).read_text()), Path(base or Path.cwd()))
 
-    for files in config.get("weight_files", {}).values():
-        files.update({arch: anchored(path) for arch, path in files.items()})
-    similarity = config.get("similarity", {})
-    if similarity.get("source") == "folder":
-        similarity["root"] = anchored(similarity["root"])
-    image_mean = config.get("image_mean", {})
-    if image_mean.get("images", "demo") != "demo":
-        image_mean["images"] = anchored(image_mean["images"])
-    for section in ("clustering", "generative"):  # a folder of images instead of benchmark 4's STL-10
-        entry = config.get(section, {})
-        if entry.get("data", "stl10") != "stl10":
-            entry["data"] = anchored(entry["data"])
-    style = config.get("style_transfer", {})
-    for key in ("content", "style"):  # an image file (a bare name is one of scikit-image's images)
-        if Path(style.get(key, "")).suffix:
-            style[key] = anchored(style[key])
+
+def _anchor(value: Any, schema: dict, base: Path) -> None:
+    if not isinstance(value, dict):
+        return
+    extra = schema.get("additionalProperties")
+    for key, item in value.items():
+        sub = schema.get("properties", {}).get(key, extra if isinstance(extra, dict) else None)
+        if not sub:
+            continue
+        kind = sub.get("x-path")
+        if kind and isinstance(item, str) and item not in sub.get("x-keywords", ()) and not Path(item).is_absolute():
+            if kind is True or Path(item).suffix:
+                value[key] = str(base / item)
+        else:
+            _anchor(item, sub, base)
 
 
 def validate_config(config: dict, schema: str) -> None:

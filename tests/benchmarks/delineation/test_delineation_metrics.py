@@ -150,7 +150,9 @@ def test_cli_delineation_metrics(tmp_path, capsys):
     args = ["delineation-metrics", str(pred_dir), str(truth_dir), "--threshold", "0.3", "--slack", "3"]
     assert main([*args, "--output", str(output)]) == 0
     assert pd.read_csv(output).iloc[0].tolist() == ["t", 1.0, 0.5, 0.5]
-    assert "completeness" in capsys.readouterr().out
+    assert capsys.readouterr().out == ""  # with -o only the file (and one line on stderr)
+    assert main(args) == 0
+    assert "completeness" in capsys.readouterr().out  # without -o: the CSV on stdout
     (truth_dir / "t.tif").rename(truth_dir / "u.tif")
     assert main([*args, "--output", str(output)]) == 1
     assert "no truth map" in capsys.readouterr().err
