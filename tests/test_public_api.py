@@ -5,7 +5,7 @@ import sys
 
 import lossnet
 
-PUBLIC = ["ARCHITECTURES", "DISTANCES", "LAYER_LABELS", "LPIPS", "LossNetwork", "PerceptualLoss", "distance",
+PUBLIC = ["ARCHITECTURES", "DISTANCES", "LAYER_LABELS", "LPIPS", "LossNetwork", "LossSpec", "PerceptualLoss", "distance",
           "register_architecture"]
 
 

@@ -21,6 +21,7 @@ _EXPORTS = {
     "LossNetwork": "network",
     "LPIPS": "metric",
     "PerceptualLoss": "loss",
+    "LossSpec": "spec",
 }
 __all__ = sorted(_EXPORTS)
 
