@@ -6,7 +6,6 @@ import argparse
 import importlib
 import os
 import sys
-from pathlib import Path
 from typing import Callable
 
 from . import __version__

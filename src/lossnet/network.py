@@ -6,7 +6,6 @@ import os
 from typing import Callable, Sequence
 
 import torch
-import torchvision
 from torch import fx, nn
 from torch.nn import functional as F
 from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
@@ -14,7 +13,7 @@ from torchvision.models.feature_extraction import create_feature_extractor, get_
 from ._inputs import as_dtype
 from .stages import CLS, as_map, family_of, meta_model, min_size, module_of
 from .weights import INITIALIZERS, build_model, reinitialize, torchvision_weights
-from .zoo import LAYER_LABELS, LAYER_PRESETS, PIXELS, get_architecture, is_preset, layer_preset
+from .zoo import LAYER_LABELS, PIXELS, get_architecture, is_preset, layer_preset
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -6,7 +6,6 @@ returns shape (N,). ``FEATURE_DISTANCES`` names them; :func:`lossnet.distances.d
 
 from __future__ import annotations
 
-import functools
 from typing import Callable
 
 import torch

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._images import save_figure
 from ..distances import DISTANCES, PIXEL_DISTANCES, distance, pixel_distance
 from .._util import atomic_output, resolve_device
 from ..network import LossNetwork
@@ -251,14 +252,7 @@ def render_grid(
         ax.legend(fontsize=8, ncols=min(len(curves), 4))
     if title:
         fig.suptitle(title, fontsize=10)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    written = [path.with_suffix(".png"), path.with_suffix(".pdf")]
-    for file in written:
-        with atomic_output(file) as partial:
-            fig.savefig(partial, format=file.suffix[1:], dpi=150)
-    plt.close(fig)
-    return written
+    return save_figure(fig, path, ("png", "pdf"), dpi=150)
 
 
 # ------------------------------------------------------------------------------------------- experiment
@@ -544,13 +538,7 @@ def render_seed_layout(sets: Mapping[str, torch.Tensor], means: Mapping[str, Map
             ax.set_title(title.strip(), fontsize=7)
     if note:
         fig.suptitle(note, fontsize=8)
-    path = Path(path)
-    written = [path.with_suffix(".png"), path.with_suffix(".pdf")]
-    for file in written:
-        with atomic_output(file) as partial:
-            fig.savefig(partial, format=file.suffix[1:], dpi=120)
-    plt.close(fig)
-    return written
+    return save_figure(fig, path, ("png", "pdf"), dpi=120)
 
 
 def run_seed003_image_mean(

@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .._util import atomic_output, progress_bar, resolve_device, write_csv
+from ._images import save_figure
+from .._util import progress_bar, resolve_device, write_csv
 from ..stats import RESAMPLES, bootstrap, interval
 from ..benchmarks.similarity.cache import PAIRS, feature_pass, subset_distances
 from ..benchmarks.similarity.data import SPLITS, SUBSETS_2AFC
@@ -43,7 +44,7 @@ from ..benchmarks.similarity.scoring import _score_splits, outcomes_2afc
 from ..distances import pixel_distance
 from ..network import LossNetwork
 from ..weights import INITIALIZERS
-from ..zoo import LAYER_PRESETS, PIXELS
+from ..zoo import LAYER_PRESETS
 
 log = logging.getLogger(__name__)
 
@@ -337,13 +338,7 @@ def render_table_figure(table: pd.DataFrame, path: str | os.PathLike, column: st
     ax.legend(fontsize=7, loc="lower right")
     if any(name.endswith(" *") for name in names):
         ax.set_title("* weights replaced by an offline stand-in: not the named variant's score", fontsize=7)
-    path = Path(path)
-    written = [path.with_suffix(".png"), path.with_suffix(".pdf")]
-    for file in written:
-        with atomic_output(file) as partial:
-            fig.savefig(partial, format=file.suffix[1:], dpi=150)
-    plt.close(fig)
-    return written
+    return save_figure(fig, path, ("png", "pdf"), dpi=150)
 
 
 def run(prepared: str | os.PathLike, table: str | os.PathLike, figure: str | os.PathLike, **settings) -> pd.DataFrame:

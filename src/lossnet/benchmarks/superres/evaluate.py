@@ -8,7 +8,7 @@ are kept; the headline score of a (test set, scale) is their mean, ``psnr_<set>_
 
 from __future__ import annotations
 
-from .. import SUPERRES_SCALES, SUPERRES_TEST_SETS
+from .. import SUPERRES_TEST_SETS
 
 from pathlib import Path
 from typing import Callable, Mapping

@@ -7,7 +7,7 @@ log2(scale) upsampling blocks (nearest x2, 3x3 conv, BN, ReLU): 2 for x4, 3 for 
 
 from __future__ import annotations
 
-from .. import SUPERRES_SCALES, SUPERRES_TEST_SETS
+from .. import SUPERRES_SCALES
 
 import math
 
