@@ -396,7 +396,7 @@ def job_seconds(group: JobGroup, table: list[StepTime], device: str) -> tuple[fl
     rows = _rows(table, device, group.rule)
     if not rows:
         raise ValueError(f"no step time for rule {group.rule} on device {device!r} in {STEP_TIMES.name}: run "
-                         "`lossnet estimate --measure` or bench/gpu_suite.sh on it")
+                         "bench/gpu_suite.sh on it, or --device NAME to use another device's rows")
     startup = _rows(table, device, "startup")
     overhead = startup[0].seconds if startup else 0.0
     exact = [row for row in rows if group.arch and row.archs == (group.arch,)]
@@ -474,14 +474,10 @@ def run(args: Any) -> None:
     config = load_config(args.configfile or (), validate=not args.no_validate)
     table = read_step_times(args.step_times)
     device = args.device or current_device()
-    if args.measure:
-        from .estimate_measure import measure_rows
-
-        table += measure_rows(config, device)
     if not any(row.device == device for row in table):
         known = sorted({row.device for row in table})
         raise ValueError(f"no step times for device {device!r} in {args.step_times} (known: {', '.join(known)}); "
-                         "--measure times a few steps here, --device NAME uses another device's table")
+                         "bench/gpu_suite.sh writes them for a GPU, --device NAME uses another device's table")
     frame = estimate(config, device, table, by_rule=args.by_rule)
     from .cli import write_table
 
