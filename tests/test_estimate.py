@@ -52,3 +52,11 @@ def test_a_device_without_rows_is_a_one_line_error(capsys):
     assert cli.main(["estimate", "--device", "no such gpu"]) == 1
     err = capsys.readouterr().err
     assert "no step times for device 'no such gpu'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_rule_the_device_lacks_takes_the_cpu_row():
+    rows = [StepTime("cpu", "startup", "-", 3.0, "job", "test", True),
+            StepTime("cpu", "generative_matrix", "-", 1.0, "job", "test", True),
+            StepTime("gpu", "autoencoder_train", "alexnet", 0.1, "Mpx", "test", True)]
+    seconds, how = job_seconds(JobGroup("generative_matrix", 1, 1, "job"), rows, "gpu")
+    assert (seconds, how) == (4.0, "cpu-row")

@@ -38,6 +38,8 @@ BAPPS_JND_VAL = {"traditional": 4800, "cnn": 4800}
 SVHN = {"unlabeled": 531_131, "train": 73_257, "side": 64}
 STL10 = {"unlabeled": 100_000, "train": 5_000, "side": 96}
 MB = 1e-3  # in GB
+# A rule without a row for the device takes this device's row (an upper bound for a GPU), marked "cpu-row".
+FALLBACK_DEVICE = "cpu"
 
 
 @dataclass(frozen=True)
@@ -392,12 +394,15 @@ def _rows(table: list[StepTime], device: str, kind: str) -> list[StepTime]:
 def job_seconds(group: JobGroup, table: list[StepTime], device: str) -> tuple[float, str]:
     """Seconds of one job of ``group`` on ``device`` and how the figure was obtained: ``measured`` (the network's
     own row), ``mix`` (a row measured over several networks, split by FLOPs), ``extrapolated`` (scaled by FLOPs from
-    another network's row) or ``assumed`` (a row not measured)."""
-    rows = _rows(table, device, group.rule)
+    another network's row), ``assumed`` (a row not measured) or ``cpu-row`` (the device has no row for the rule:
+    the CPU's, an upper bound)."""
+    rows, fallback = _rows(table, device, group.rule), False
+    if not rows and device != FALLBACK_DEVICE:  # e.g. a GPU whose suite timed the training rules only
+        rows, fallback = _rows(table, FALLBACK_DEVICE, group.rule), True
     if not rows:
         raise ValueError(f"no step time for rule {group.rule} on device {device!r} in {STEP_TIMES.name}: run "
                          "bench/gpu_suite.sh on it, or --device NAME to use another device's rows")
-    startup = _rows(table, device, "startup")
+    startup = _rows(table, device, "startup") or _rows(table, FALLBACK_DEVICE, "startup")
     overhead = startup[0].seconds if startup else 0.0
     exact = [row for row in rows if group.arch and row.archs == (group.arch,)]
     row = exact[0] if exact else rows[0]
@@ -409,7 +414,7 @@ def job_seconds(group: JobGroup, table: list[StepTime], device: str) -> tuple[fl
         reference = sum(mflops(arch, group.layer) for arch in row.archs) / len(row.archs)
         rate *= mflops(group.arch, group.layer) / reference
         how = "extrapolated" if group.arch not in row.archs or not row.measured else "mix"
-    return overhead + rate * group.units, how
+    return overhead + rate * group.units, f"{FALLBACK_DEVICE}-row" if fallback else how
 
 
 # --------------------------------------------------------------------------------------------------- the table
@@ -487,4 +492,5 @@ def run(args: Any) -> None:
     print(f"lossnet estimate: {device}: {total['jobs']} jobs, {total['device_hours']:.3g} device-hours "
           f"({total['device_hours'] * 60:.3g} min) run one after another, {disk:.3g} GB on disk; timing: measured = a row of {Path(args.step_times).name} for "
           "that network, mix = measured for several networks together and split by FLOPs, extrapolated = scaled "
-          "by MFLOPS to the layer from another network's row, assumed = a row not measured", file=sys.stderr)
+          "by MFLOPS to the layer from another network's row, assumed = a row not measured, cpu-row = no row for "
+          "this device: the CPU's (an upper bound)", file=sys.stderr)
