@@ -60,3 +60,17 @@ def test_a_rule_the_device_lacks_takes_the_cpu_row():
             StepTime("gpu", "autoencoder_train", "alexnet", 0.1, "Mpx", "test", True)]
     seconds, how = job_seconds(JobGroup("generative_matrix", 1, 1, "job"), rows, "gpu")
     assert (seconds, how) == (4.0, "cpu-row")
+
+
+def test_measure_scales_the_cpu_rows_by_the_probe_speed_up(monkeypatch):
+    from lossnet import estimate as module
+
+    monkeypatch.setattr(module, "probe_seconds", lambda arch, device: 1.0)
+    table = module.read_step_times()
+    rows = module.measure_rows(table, "fast", "cpu")
+    cpu = {row.kind: row.seconds for row in table if row.device == "cpu" and row.kind == "seed003_2afc"}
+    fast = {row.kind: row for row in rows if row.kind == "seed003_2afc"}
+    speedup = sum(r.seconds for r in table if r.device == "cpu" and r.kind == "probe") / 3
+    assert fast["seed003_2afc"].seconds == pytest.approx(cpu["seed003_2afc"] / speedup)
+    frame = module.estimate(module.load_config(["demo.yaml"]), "fast", table + rows, by_rule=True)
+    assert "scaled" in set(frame["timing"]) and "cpu-row" in set(frame["timing"])

@@ -348,6 +348,9 @@ def parser() -> argparse.ArgumentParser:
     estimate.add_argument("--device", help="the step-time table's device (default: this machine's GPU name, else cpu)")
     estimate.add_argument("--step-times", default=str(_estimate_default("STEP_TIMES")),
                           help="the step-time CSV (device, kind, arch, seconds, unit, source, measured)")
+    estimate.add_argument("--measure", action="store_true",
+                          help="for a device without rows: time a few forward/backward steps of the CPU table's "
+                               "networks here and scale the CPU rows by the speed-up")
     estimate.add_argument("--by-rule", action="store_true", help="one row per Snakemake rule instead of per section")
     estimate.add_argument("--no-validate", action="store_true", help="skip the schema check (and its defaults)")
     output_argument(estimate, "section, jobs, work, device_hours, timing, data_gb, cache_gb, checkpoint_gb")

@@ -410,10 +410,12 @@ def job_seconds(group: JobGroup, table: list[StepTime], device: str) -> tuple[fl
         raise ValueError(f"{STEP_TIMES.name}: rule {group.rule} on {device} is in {row.unit}, the model counts "
                          f"{group.unit}")
     rate, how = row.seconds, "measured" if row.measured else "assumed"
+    how = "scaled" if row.source.startswith("scaled") else how
     if group.arch and not exact and row.archs:
         reference = sum(mflops(arch, group.layer) for arch in row.archs) / len(row.archs)
         rate *= mflops(group.arch, group.layer) / reference
-        how = "extrapolated" if group.arch not in row.archs or not row.measured else "mix"
+        how = "extrapolated" if group.arch not in row.archs or not row.measured else \
+            ("scaled" if how == "scaled" else "mix")
     return overhead + rate * group.units, f"{FALLBACK_DEVICE}-row" if fallback else how
 
 
@@ -465,6 +467,50 @@ def _count(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
+PROBE_ARCHS = ("alexnet", "resnet18", "squeezenet1_1")  # the networks of the CPU table's demo run
+
+
+def probe_seconds(arch: str, device: str = "cpu", batch: int = 8, side: int = 64, steps: int = 3) -> float:
+    """Seconds per megapixel of one training-like step through ``arch`` up to layer L on ``device``: forward and
+    backward to the input (as a training job's loss does), random weights, the median of ``steps`` after a warm-up."""
+    import statistics
+    import time
+
+    import torch
+
+    from .network import LossNetwork
+
+    net = LossNetwork(arch, ["L"], "random").to(device)
+    images = torch.rand(batch, 3, side, side, device=device, requires_grad=True)
+    times = []
+    for step in range(steps + 1):
+        start = time.perf_counter()
+        sum(features.float().mean() for features in net(images).values()).backward()
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize()
+        if step:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times) / (batch * side * side / 1e6)
+
+
+def measure_rows(table: list[StepTime], device: str, torch_device: str) -> list[StepTime]:
+    """Rows for ``device`` (a name without rows): every CPU row with work units scaled by the speed-up of
+    :func:`probe_seconds` over :data:`PROBE_ARCHS` here against the CPU's ``probe`` rows; per-job rows and the
+    start-up stay the CPU's. Labelled ``scaled`` in the estimate."""
+    cpu = {row.arch: row.seconds for row in _rows(table, FALLBACK_DEVICE, "probe")}
+    if not cpu:
+        raise ValueError(f"{STEP_TIMES.name} has no {FALLBACK_DEVICE} probe rows to scale from")
+    here = {arch: probe_seconds(arch, torch_device) for arch in cpu}
+    speedup = sum(cpu.values()) / sum(here.values())
+    rows = [StepTime(device, "probe", arch, seconds, "Mpx", "lossnet estimate --measure", True)
+            for arch, seconds in here.items()]
+    for row in table:
+        if row.device == FALLBACK_DEVICE and row.kind != "probe" and row.unit != "job":
+            rows.append(StepTime(device, row.kind, row.arch, row.seconds / speedup, row.unit,
+                                 f"scaled from {FALLBACK_DEVICE} by --measure probe (x{speedup:.3g})", True))
+    return rows
+
+
 def current_device() -> str:
     """The name the step-time table uses for this machine's device: the GPU's name, else ``cpu``."""
     import torch
@@ -479,6 +525,10 @@ def run(args: Any) -> None:
     config = load_config(args.configfile or (), validate=not args.no_validate)
     table = read_step_times(args.step_times)
     device = args.device or current_device()
+    if args.measure:
+        import torch
+
+        table += measure_rows(table, device, "cuda" if torch.cuda.is_available() else "cpu")
     if not any(row.device == device for row in table):
         known = sorted({row.device for row in table})
         raise ValueError(f"no step times for device {device!r} in {args.step_times} (known: {', '.join(known)}); "
@@ -493,4 +543,4 @@ def run(args: Any) -> None:
           f"({total['device_hours'] * 60:.3g} min) run one after another, {disk:.3g} GB on disk; timing: measured = a row of {Path(args.step_times).name} for "
           "that network, mix = measured for several networks together and split by FLOPs, extrapolated = scaled "
           "by MFLOPS to the layer from another network's row, assumed = a row not measured, cpu-row = no row for "
-          "this device: the CPU's (an upper bound)", file=sys.stderr)
+          "this device: the CPU's (an upper bound), scaled = a CPU row scaled by --measure's probe", file=sys.stderr)
