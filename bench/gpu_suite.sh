@@ -3,7 +3,7 @@
 #   bench/gpu_suite.sh            -> bench/results/<device>-<date>.md, and rows of bench/step_times.csv
 #   bench/gpu_suite.sh --smoke    -> the same scripts on the CPU at tiny sizes (a test runs it; under a minute),
 #                                    writing into $LOSSNET_SUITE_OUT (default: a temporary folder), not bench/
-# Each step has a time limit (a step over it is cut and marked in the file); the steps, in order: benchmark 1's
+# Each step has a time limit, 480 s together (a step over it is cut and marked in the file); the steps, in order: benchmark 1's
 # pass against the lpips package (fp32, channels_last, bf16, compile), the distance overhead, the autoencoder,
 # super-resolution and delineation step rates (with --step-times rows for `lossnet estimate`), the Kumar per-network
 # cost model, and a short end-to-end demo run with `device: cuda`.
@@ -59,13 +59,13 @@ if (( SMOKE )); then
     step "Kumar per-network cost (model)" 30 $PYTHON bench/kumar_cost.py
     step "Demo, dry run" 60 snakemake --dry-run --quiet --cores 2 --configfile demo.yaml --config "workdir=$OUT/demo"
 else
-    step "Benchmark 1 vs the lpips package" 120 $PYTHON bench/similarity_throughput.py --device cuda --triplets 20000 --batch-size 512
-    step "Distance overhead" 90 $PYTHON bench/distance_overhead.py --device cuda --n 500
-    step "Autoencoder step rate" 60 $PYTHON bench/autoencoder_throughput.py --device cuda --step-times "$STEP_TIMES"
-    step "Super-resolution step rate" 60 $PYTHON bench/superres_throughput.py --device cuda --step-times "$STEP_TIMES"
-    step "Delineation step rate" 45 $PYTHON bench/delineation_throughput.py --device cuda --step-times "$STEP_TIMES"
-    step "Kumar per-network cost (model)" 15 $PYTHON bench/kumar_cost.py
-    step "Demo end to end, device: cuda" 150 snakemake --cores 16 --configfile demo.yaml --config device=cuda "workdir=$OUT/demo-$NAME" --quiet
+    step "Benchmark 1 vs the lpips package" 110 $PYTHON bench/similarity_throughput.py --device cuda --triplets 20000 --batch-size 512
+    step "Distance overhead" 75 $PYTHON bench/distance_overhead.py --device cuda --n 500
+    step "Autoencoder step rate" 55 $PYTHON bench/autoencoder_throughput.py --device cuda --step-times "$STEP_TIMES"
+    step "Super-resolution step rate" 55 $PYTHON bench/superres_throughput.py --device cuda --step-times "$STEP_TIMES"
+    step "Delineation step rate" 40 $PYTHON bench/delineation_throughput.py --device cuda --step-times "$STEP_TIMES"
+    step "Kumar per-network cost (model)" 10 $PYTHON bench/kumar_cost.py
+    step "Demo end to end, device: cuda" 135 snakemake --cores 16 --configfile demo.yaml --config device=cuda "workdir=$OUT/demo-$NAME" --quiet
 fi
 cat "$PARTS"/*.md >> "$REPORT" && rm -rf "$PARTS"
 echo "gpu_suite: wrote $REPORT (step times: $STEP_TIMES)" >&2
