@@ -55,6 +55,7 @@ for experiment in EXPERIMENTS:
 
 
 include: "rules/analysis.smk"
+include: "rules/cost.smk"
 include: "rules/download.smk"
 
 

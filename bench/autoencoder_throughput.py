@@ -201,6 +201,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, help="untimed steps first, at least 1 (default 3 on cuda, 1 on cpu)")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="bf16: fit's autocast")
     parser.add_argument("--epochs", type=int, default=10, help="epochs of the estimated sweep")
+    parser.add_argument("--step-times", help="also write the measured rates as rows of this step-time CSV (lossnet estimate's bench/step_times.csv; replaces the device's rows of the same rule and network)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args()
     if args.threads:
@@ -241,6 +242,14 @@ def main() -> None:
                 print(f"| {arch} | {layer} | {dataset} | {size} | {result['ips']:,.1f} | {step_ms:,.0f} |{peak} "
                       f"{os.getloadavg()[0]:.2f} |", flush=True)
     estimate(measured, args, "GPU-hours" if cuda else "CPU-hours", name)
+    if args.step_times:
+        from step_rows import write_rows
+
+        rates: dict[str, list[float]] = {}
+        for (arch, _, dataset), ips in measured.items():  # seconds per megapixel of training images
+            rates.setdefault(arch, []).append(1e6 / (ips * DATASETS[dataset][0] ** 2))
+        write_rows(args.step_times, name if cuda else "cpu", "autoencoder_train", rates, "Mpx",
+                   f"bench/autoencoder_throughput.py, batch {args.batch_size}, {args.precision}")
 
 
 if __name__ == "__main__":

@@ -114,6 +114,7 @@ def main() -> None:
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--crops-per-epoch", type=int, default=1108)
+    parser.add_argument("--step-times", help="also write the measured rates as rows of this step-time CSV (lossnet estimate's bench/step_times.csv; replaces the device's rows of the same rule and network)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args()
     if args.threads:
@@ -146,6 +147,14 @@ def main() -> None:
             print(f"| {arch} | {layer} | {result['cps']:,.1f} | {1e3 * result['seconds'] / args.steps:,.0f} |{peak} "
                   f"{os.getloadavg()[0]:.2f} |", flush=True)
     estimate(measured, args, "GPU-hours" if cuda else "CPU-hours")
+    if args.step_times:
+        from step_rows import write_rows
+
+        rates: dict[str, list[float]] = {}
+        for (arch, _), cps in measured.items():  # seconds per megapixel of crops x K iterations (the model's unit)
+            rates.setdefault(arch, []).append(1e6 / (cps * CROP ** 2 * 3))
+        write_rows(args.step_times, name if cuda else "cpu", "delineation_train", rates, "Mpx",
+                   f"bench/delineation_throughput.py, batch {args.batch_size}, {args.precision}")
 
 
 if __name__ == "__main__":

@@ -151,6 +151,7 @@ def main() -> None:
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--iterations", type=int, default=200_000, help="steps per run of the estimated sweep")
+    parser.add_argument("--step-times", help="also write the measured rates as rows of this step-time CSV (lossnet estimate's bench/step_times.csv; replaces the device's rows of the same rule and network)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args()
     if args.threads:
@@ -190,6 +191,14 @@ def main() -> None:
                 print(f"| {arch} | {layer} | x{scale} | {result['sps']:,.2f} | {1e3 / result['sps']:,.0f} |{peak} "
                       f"{os.getloadavg()[0]:.2f} |", flush=True)
     estimate(measured, args, "GPU-hours" if cuda else "CPU-hours", name)
+    if args.step_times:
+        from step_rows import write_rows
+
+        rates: dict[str, list[float]] = {}
+        for (arch, _, _), sps in measured.items():  # seconds per megapixel of HR crops
+            rates.setdefault(arch, []).append(1e6 / (sps * args.batch_size * args.crop ** 2))
+        write_rows(args.step_times, name if cuda else "cpu", "superres_train", rates, "Mpx",
+                   f"bench/superres_throughput.py, batch {args.batch_size}, crop {args.crop}, {args.precision}")
 
 
 if __name__ == "__main__":

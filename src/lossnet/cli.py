@@ -95,6 +95,18 @@ def write_table(table, output: str | None, float_format: str | None = None) -> N
         table.to_csv(sys.stdout, index=False, float_format=float_format)
 
 
+def _estimate(args: argparse.Namespace) -> None:
+    from .estimate import run
+
+    run(args)
+
+
+def _estimate_default(name: str) -> object:
+    from . import estimate
+
+    return getattr(estimate, name)
+
+
 def _all_archs() -> None:
     """Every torchvision classifier: family, stage taps, E/S/M/L rule, ImageNet top-1, GFLOPS, parameters."""
     from .stages import family_of, stage_paths
@@ -323,6 +335,25 @@ def parser() -> argparse.ArgumentParser:
                            help="the feature distance to recommend by, as similarity.rank_distance (default: the only "
                                 "one in the scores, else lpips)")
     recommend.set_defaults(run=_recommend)
+
+    estimate = commands.add_parser(
+        "estimate", help="jobs, work, device-hours and disk of the workflow for the config in force",
+        description="Per benchmark and experiment of the config (config.yaml plus --configfile overlays, merged as "
+                    "Snakemake merges them): jobs, training steps or images, estimated device-hours and disk. Times "
+                    "come from the step-time table (rows per device; networks without a row are extrapolated by "
+                    "MFLOPS to the layer); stderr says which figures were measured and which extrapolated.")
+    estimate.add_argument("--configfile", nargs="+", metavar="FILE",
+                          help="config overlays merged over config.yaml in order, as Snakemake's --configfile")
+    estimate.add_argument("--device", help="the step-time table's device (default: this machine's GPU name, else cpu)")
+    estimate.add_argument("--step-times", default=str(_estimate_default("STEP_TIMES")),
+                          help="the step-time CSV (device, kind, arch, seconds, unit, source, measured)")
+    estimate.add_argument("--measure", action="store_true",
+                          help="for a device without rows: time a few forward/backward steps of the CPU table's "
+                               "networks here and scale the CPU rows by the speed-up")
+    estimate.add_argument("--by-rule", action="store_true", help="one row per Snakemake rule instead of per section")
+    estimate.add_argument("--no-validate", action="store_true", help="skip the schema check (and its defaults)")
+    output_argument(estimate, "section, jobs, work, device_hours, timing, data_gb, cache_gb, checkpoint_gb")
+    estimate.set_defaults(run=_estimate)
 
     for sub in [main, *commands.choices.values()]:  # defaults in every --help
         sub.formatter_class = _DefaultsFormatter
