@@ -43,3 +43,14 @@ def test_fit_on_demo_train_and_score_on_val(tmp_path):
                  "--scores", str(tmp_path / "scores.csv"), "--epochs", "1", "--decay-epochs", "1"]) == 0
     assert load_calibration(tmp_path / "cli.pt").layers == ["E", "S"]
     assert (tmp_path / "scores.csv").read_text().startswith("subset,n,score")
+
+
+def test_calibration_cache_command_reads_the_train_part(tmp_path):
+    make_bapps(tmp_path / "bapps", n_2afc=3, seed=1, subsets_2afc=("cnn",), subsets_jnd=(), part="train")
+    output = tmp_path / "train_pc.h5"
+    assert main(["calibration-cache", str(tmp_path / "bapps"), "--arch", "alexnet", "--weights", "random",
+                 "--device", "cpu", "-o", str(output)]) == 0
+    values, judge, attrs = bapps_calibration.read_per_channel(output)
+    assert attrs["subsets"] == ["cnn"] and attrs["part"] == "train" and judge.shape == (3,)
+    assert attrs["backbone"] == {"arch": "alexnet", "weights": "random(seed=0)"}
+    assert [v.shape[1] for v in values["d1"].values()] == [64, 192, 384, 256, 256]  # the lpips taps
