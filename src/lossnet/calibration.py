@@ -240,6 +240,9 @@ def load_calibration(path: str | os.PathLike, backbone: Mapping[str, str] | None
         raise ValueError(f"cannot read calibration file {path}: {error}") from error
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise ValueError(f"{path} is not a lossnet calibration file (format {FORMAT!r})")
+    missing = [key for key in ("layers", "weights", "backbone", "fitted_on") if key not in record]
+    if missing:
+        raise ValueError(f"calibration file {path} lacks {', '.join(missing)}: refit it")
     calibration = Calibration(list(record["layers"]), list(record["weights"]), dict(record["backbone"]),
                               record["fitted_on"])
     if len(calibration.layers) != len(calibration.weights):

@@ -25,7 +25,8 @@ def test_fit_on_demo_train_and_score_on_val(tmp_path):
     schedule = Schedule(lr=1e-2, batch_size=8, epochs=1, decay_epochs=1)
     fitted = bapps_calibration.calibrate(train_cache, tmp_path / "cal.pt", schedule=schedule, seed=0)
     loaded = load_calibration(tmp_path / "cal.pt", fitted.backbone)
-    assert "2afc/train" in loaded.fitted_on and loaded.layers == ["E", "S"]
+    assert "2afc/train" in loaded.fitted_on and "custom (lr 0.01, batch 8, 1+1 epochs)" in loaded.fitted_on
+    assert loaded.layers == ["E", "S"]
     scores = bapps_calibration.score_2afc(loaded, val_cache)
     assert list(scores["subset"]) == ["cnn", "traditional"] and scores["score"].between(0, 1).all()
 
@@ -41,7 +42,8 @@ def test_fit_on_demo_train_and_score_on_val(tmp_path):
     # the CLI: fit from the cache, optionally scoring on a val cache
     assert main(["calibrate", str(train_cache), "-o", str(tmp_path / "cli.pt"), "--val", str(val_cache),
                  "--scores", str(tmp_path / "scores.csv"), "--epochs", "1", "--decay-epochs", "1"]) == 0
-    assert load_calibration(tmp_path / "cli.pt").layers == ["E", "S"]
+    from_cli = load_calibration(tmp_path / "cli.pt")
+    assert from_cli.layers == ["E", "S"] and "schedule custom (lr 0.0001, batch 50, 1+1 epochs)" in from_cli.fitted_on
     assert (tmp_path / "scores.csv").read_text().startswith("subset,n,score")
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from ..._util import atomic_output, resolve_device
-from ...calibration import (Calibration, Schedule, backbone_identity, calibrated_distance, fit_calibration,
+from ...calibration import (SCHEDULES, Calibration, Schedule, backbone_identity, calibrated_distance, fit_calibration,
                             per_channel, save_calibration)
 from ...network import LossNetwork
 from . import scoring
@@ -82,9 +82,12 @@ def calibrate(per_channel_cache: str | os.PathLike, output: str | os.PathLike, *
               schedule: str | Schedule = "lpips", seed: int = 0) -> Calibration:
     """Fit a calibration on a per-channel cache (BAPPS train) and save it to ``output``."""
     values, judgements, attrs = read_per_channel(per_channel_cache)
+    name = schedule if isinstance(schedule, str) else "custom"
+    settings = SCHEDULES.get(schedule) if isinstance(schedule, str) else schedule
+    described = (f"schedule {name} (lr {settings.lr:g}, batch {settings.batch_size}, "
+                 f"{settings.epochs}+{settings.decay_epochs} epochs)" if settings else f"schedule {name}")
     fitted_on = (f"BAPPS-format 2afc/{attrs['part']} of {attrs['source']} ({', '.join(attrs['subsets'])}; "
-                 f"{len(judgements)} triplets), schedule {schedule if isinstance(schedule, str) else 'custom'}, "
-                 f"seed {seed}")
+                 f"{len(judgements)} triplets), {described}, seed {seed}")
     calibration = fit_calibration(values, judgements, attrs["layers"], schedule, seed,
                                   backbone=attrs["backbone"], fitted_on=fitted_on)
     save_calibration(calibration, output)

@@ -122,8 +122,8 @@ def _calibrate(args: argparse.Namespace) -> None:
         schedule = dataclasses.replace(schedule, epochs=args.epochs or schedule.epochs,
                                        decay_epochs=schedule.decay_epochs if args.decay_epochs is None
                                        else args.decay_epochs)
-    fitted = calibrate(args.cache, args.output, schedule=schedule if schedule != SCHEDULES[args.schedule]
-                       else args.schedule, seed=args.seed)
+    fitted = calibrate(args.cache, args.output, schedule=args.schedule if schedule == SCHEDULES[args.schedule]
+                       else schedule, seed=args.seed)
     if args.val:
         write_table(score_2afc(fitted, args.val).assign(distance="lpips_lin"), args.scores)
 
