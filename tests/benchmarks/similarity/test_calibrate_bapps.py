@@ -29,6 +29,12 @@ def test_fit_on_demo_train_and_score_on_val(tmp_path):
     assert loaded.layers == ["E", "S"]
     scores = bapps_calibration.score_2afc(loaded, val_cache)
     assert list(scores["subset"]) == ["cnn", "traditional"] and scores["score"].between(0, 1).all()
+    table = bapps_calibration.score_calibrated(loaded, val_cache, weights_label="random", seed=0,
+                                               output=tmp_path / "lpips_lin.csv")
+    headline = table[table.subset == ""].iloc[0]
+    assert headline.distance == "lpips_lin" and headline.layer == "all" and headline.metric == "2afc"
+    assert abs(headline.value - scores["score"].mean()) < 1e-9  # the mean of the subset means
+    assert (tmp_path / "lpips_lin.replicates.csv").is_file()
 
     # the cached values are what the network gives: the metric through the backbone agrees on val triplets
     import h5py

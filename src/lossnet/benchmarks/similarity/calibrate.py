@@ -22,6 +22,7 @@ from ..._util import atomic_output, resolve_device
 from ...calibration import (SCHEDULES, Calibration, Schedule, backbone_identity, calibrated_distance, fit_calibration,
                             per_channel, save_calibration)
 from ...network import LossNetwork
+from ..scores import ALL_LAYERS, write_scores
 from . import scoring
 from .cache import feature_pass
 
@@ -111,4 +112,30 @@ def score_2afc(calibration: Calibration, per_channel_cache: str | os.PathLike) -
     return pd.DataFrame(rows)
 
 
-__all__ = ["cache_per_channel", "calibrate", "calibrated_distance", "read_per_channel", "score_2afc"]
+def score_calibrated(calibration: Calibration, per_channel_cache: str | os.PathLike, *, weights_label: str,
+                     seed: int = 0, output: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The calibrated distance's 2AFC scores on a val per-channel cache in the scores schema (distance
+    ``lpips_lin``, layer ``all``; headline = mean of subset means with bootstrap intervals, as
+    :func:`.scoring.score` gives every other distance). With ``output``, write them and the headline replicates.
+    JND is not scored (the per-channel cache holds 2AFC triplets only)."""
+    values, _, attrs = read_per_channel(per_channel_cache)
+    if attrs["backbone"] != calibration.backbone:
+        raise ValueError(f"{per_channel_cache} holds values of {attrs['backbone']}, the calibration was fitted on "
+                         f"{calibration.backbone}")
+    judgements: dict = {"2afc": {}}
+    distances: dict[tuple[str, str], np.ndarray] = {}
+    for subset in attrs["subsets"]:
+        subset_values, judge, _ = read_per_channel(per_channel_cache, [subset])
+        judgements["2afc"][subset] = None
+        judgements[f"2afc/{subset}/judge"] = judge.numpy()
+        for pair in ("d0", "d1"):
+            distances[subset, pair] = calibration.distance(subset_values[pair]).double().numpy()
+    rows, replicates = scoring._score_splits(judgements, lambda split, subset, pair: distances[subset, pair], seed)
+    table = scoring._tidy(rows, arch=calibration.backbone["arch"], layer=ALL_LAYERS, weights=weights_label,
+                          distance="lpips_lin", seed=seed)
+    if output is not None:
+        write_scores(table, output, replicates, table["subset"] == "")
+    return table
+
+
+__all__ = ["cache_per_channel", "calibrate", "calibrated_distance", "read_per_channel", "score_2afc", "score_calibrated"]
