@@ -98,6 +98,8 @@ def test_a_calibration_refuses_another_backbone(tmp_path):
         load_calibration(path, backbone_identity("resnet50", "random", 0))
     with pytest.raises(ValueError, match="fitted on layers"):
         lossnet.LPIPS("resnet18", layers=["S"], weights="random", seed=0, calibrated=path)
+    assert backbone_identity("resnet18", "random_kaiming", 2)["weights"] == "random_kaiming(seed=2)"
+    assert backbone_identity("resnet18", "imagenet", 2)["weights"] == "imagenet"
     (tmp_path / "bad.pt").write_bytes(b"not a file")
     with pytest.raises(ValueError, match="cannot read calibration file"):
         load_calibration(tmp_path / "bad.pt")

@@ -31,6 +31,7 @@ from torch import nn
 
 from ._util import atomic_output, content_digest
 from .distances.features import lpips_channels
+from .weights import INITIALIZERS
 
 PerChannel = Mapping[str, torch.Tensor]  # {layer: (N, C) per-channel values of one pair per row}
 FORMAT = "lossnet-calibration/1"
@@ -87,7 +88,7 @@ def backbone_identity(arch: str, weights: str | os.PathLike = "imagenet", seed: 
     name = str(weights)
     if isinstance(weights, os.PathLike) or os.sep in name or name.endswith((".pt", ".pth")) or Path(name).is_file():
         identity = f"sha256:{content_digest(weights)}"
-    elif name.startswith("random"):
+    elif name == "random" or name in INITIALIZERS:  # seeded draws: the seed is part of the backbone
         identity = f"{name}(seed={seed})"
     else:
         identity = name

@@ -81,7 +81,8 @@ class LPIPS(nn.Module):
     Differentiable in the inputs; the network is frozen. Both batches must have the same shape (N, 3, H, W);
     float16, bfloat16 and float64 inputs are cast to the module's dtype. :attr:`label` says what the metric is:
     ``lpips-calibrated`` (LPIPS v0.1 on the ImageNet backbone its channel weights were learned on),
-    ``lpips-channel-weighted`` (those weights on another backbone: a warning says so) or ``lpips``.
+    ``lpips-channel-weighted`` (those weights on another backbone: a warning says so), ``lpips_lin`` (a calibration
+    file fitted for this backbone) or ``lpips``.
     """
 
     def __init__(
