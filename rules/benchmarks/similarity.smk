@@ -17,6 +17,17 @@ SCORE_FILES["similarity"] = expand(
 ) + expand("results/scores/similarity/none/{distance}.csv", distance=SIMILARITY["pixel_distances"])
 REPLICATE_FILES["similarity"] = [replicates_of(path) for path in SCORE_FILES["similarity"]]
 TARGETS["similarity"] = ["results/tables/sensitivity.csv", "results/tables/distances.csv"]
+CALIBRATION = SIMILARITY["calibration"]
+if CALIBRATION["enabled"]:
+    if SIMILARITY["source"] == "download":
+        raise WorkflowError(
+            "config similarity.calibration needs BAPPS 2afc/train, which the download does not fetch: use source "
+            "demo (generated) or folder (with ROOT/2afc/train), or set calibration.enabled: false"
+        )
+    # own targets, not rankings rows: lpips_lin has 2AFC scores only (the per-channel cache holds no JND pairs)
+    TARGETS["similarity"] += expand(
+        "results/scores/similarity/{weights}/{arch}/calibrated/lpips_lin.csv", weights=WEIGHTS, arch=ARCHS
+    )
 
 
 rule demo_bapps:
@@ -150,3 +161,82 @@ rule similarity_tables:
         ENV
     script:
         "../../scripts/similarity/tables.py"
+
+
+# Calibrated LPIPS (config similarity.calibration): 2afc/train decoded once, per-channel values of every triplet
+# cached per architecture (train and val), the channel weights fitted on the CPU from the cache, scored on val.
+rule demo_bapps_train:
+    output:
+        directory("data/demo/bapps_train"),
+    log:
+        "logs/data/demo_bapps_train.log",
+    localrule: True
+    conda:
+        ENV
+    params:
+        n=CALIBRATION["n_train"],
+        seed=config["seed"] + 1,  # other patches than the val set's
+        subsets=SIMILARITY["subsets_2afc"],
+    script:
+        "../../scripts/similarity/demo_train.py"
+
+
+rule prepare_bapps_train:
+    input:
+        {"demo": ["data/demo/bapps_train"], "folder": [], "download": []}[SIMILARITY["source"]],
+    output:
+        "data/prepared/bapps_train.h5",
+    log:
+        "logs/data/prepare_bapps_train.log",
+    conda:
+        ENV
+    params:
+        root=lambda w, input: input[0] if input else SIMILARITY["root"],
+        subsets=SIMILARITY["subsets_2afc"],
+    script:
+        "../../scripts/similarity/prepare_train.py"
+
+
+rule calibration_cache:
+    input:
+        lambda w: "data/prepared/bapps_train.h5" if w.part == "train" else "data/prepared/bapps.h5",
+        weights=weights_input,
+    output:
+        "results/cache/calibration/{weights}/{arch}/{part}.h5",
+    log:
+        "logs/similarity/calibration_cache/{weights}/{arch}/{part}.log",
+    wildcard_constraints:
+        part="train|val",
+    conda:
+        ENV
+    threads: SIMILARITY["runtime"]["threads"]
+    resources:
+        gpu=1,
+        mem_mb=lambda wildcards, attempt: 16000 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
+    params:
+        arch=arch_params,
+        weights=weights_source,
+        layers=LAYERS,
+        seed=config["seed"],
+    script:
+        "../../scripts/similarity/calibration_cache.py"
+
+
+rule calibrate:
+    input:
+        train="results/cache/calibration/{weights}/{arch}/train.h5",
+        val="results/cache/calibration/{weights}/{arch}/val.h5",
+    output:
+        calibration="results/calibration/{weights}/{arch}.pt",
+        scores="results/scores/similarity/{weights}/{arch}/calibrated/lpips_lin.csv",
+        replicates="results/scores/similarity/{weights}/{arch}/calibrated/lpips_lin.replicates.csv",
+    log:
+        "logs/similarity/calibrate/{weights}/{arch}.log",
+    conda:
+        ENV
+    params:
+        schedule=CALIBRATION["schedule"],
+        seed=config["seed"],
+    script:
+        "../../scripts/similarity/calibrate.py"

@@ -19,7 +19,7 @@ from torch import nn
 
 from ._inputs import should_check_range, unit_images, warn_if_out_of_range
 from .distances.features import lpips_channels
-from .network import LossNetwork
+from .network import LossNetwork, resolve_layers
 from .zoo import LAYER_LABELS, LAYER_PRESETS
 
 # lpips' file name of each backbone's calibrated weights (weights/v0.1/<name>.pth in the package).
@@ -69,6 +69,8 @@ class LPIPS(nn.Module):
             (offline use).
         calibrated: use LPIPS v0.1's learned per-channel weights (from the ``lpips`` package). ``None`` (default)
             means yes where they exist (the three architectures at ``layers="lpips"``), else the unweighted sum.
+            A path: a calibration file fitted for this backbone (:func:`lossnet.calibration.fit_calibration`), whose
+            layers are used (``layers`` must be None or the same); a file fitted on another backbone is refused.
         value_range: the range of float inputs, ``(0, 1)`` by default; ``(-1, 1)`` as the ``lpips`` package's
             default (its ``normalize=False``), or ``(0, 255)``. The first batch is checked, and a warning given when
             it falls clearly outside (only the first: the check reads tensor values, which would sync the GPU on
@@ -79,7 +81,8 @@ class LPIPS(nn.Module):
     Differentiable in the inputs; the network is frozen. Both batches must have the same shape (N, 3, H, W);
     float16, bfloat16 and float64 inputs are cast to the module's dtype. :attr:`label` says what the metric is:
     ``lpips-calibrated`` (LPIPS v0.1 on the ImageNet backbone its channel weights were learned on),
-    ``lpips-channel-weighted`` (those weights on another backbone: a warning says so) or ``lpips``.
+    ``lpips-channel-weighted`` (those weights on another backbone: a warning says so), ``lpips_lin`` (a calibration
+    file fitted for this backbone) or ``lpips``.
     """
 
     def __init__(
@@ -87,17 +90,26 @@ class LPIPS(nn.Module):
         arch: str = "alexnet",
         layers: str | Sequence[str] | None = None,
         weights: str | os.PathLike = "imagenet",
-        calibrated: bool | None = None,
+        calibrated: bool | str | os.PathLike | None = None,
         value_range: tuple[float, float] = (0.0, 1.0),
         seed: int = 0,
     ) -> None:
         super().__init__()
+        fitted = None
+        if isinstance(calibrated, (str, os.PathLike)):
+            from .calibration import backbone_identity, load_calibration
+
+            fitted = load_calibration(calibrated, backbone_identity(arch, weights, seed))
+            if layers is not None and list(resolve_layers(arch, layers)) != fitted.layers:
+                raise ValueError(f"{calibrated} was fitted on layers {fitted.layers}, not {layers!r}: "
+                                 "pass layers=None to use its layers")
+            layers, calibrated = list(fitted.layers), True
         if layers is None:
             layers = "lpips" if arch in LAYER_PRESETS["lpips"] else list(LAYER_LABELS)
         preset = layers == "lpips"
         if calibrated is None:
             calibrated = preset and arch in LPIPS_NETS
-        if calibrated and not preset:
+        if calibrated and not preset and fitted is None:
             raise ValueError(f"calibrated LPIPS weights belong to layers='lpips', not {layers!r}: "
                              "use layers='lpips' or calibrated=False")
         low, high = map(float, value_range)
@@ -108,13 +120,13 @@ class LPIPS(nn.Module):
         self.network = LossNetwork(arch, layers, weights, normalize_input=True, seed=seed)
         self.channel_weights = nn.ParameterList()
         if self.calibrated:
-            for weight in load_lpips_weights(arch):
+            for weight in (fitted.weights if fitted is not None else load_lpips_weights(arch)):
                 self.channel_weights.append(nn.Parameter(weight, requires_grad=False))
             if len(self.channel_weights) != len(self.network.layers):
                 raise ValueError(f"the lpips package has {len(self.channel_weights)} calibrated layers for {arch}, "
                                  f"layers='lpips' gives {len(self.network.layers)}")
-        self.label = label(self.calibrated, weights)
-        if self.calibrated and self.label != "lpips-calibrated":
+        self.label = "lpips_lin" if fitted is not None else label(self.calibrated, weights)
+        if self.calibrated and fitted is None and self.label != "lpips-calibrated":
             warnings.warn(f"LPIPS's channel weights were learned on the ImageNet {arch}, not on weights={weights!s}: "
                           f"unless that file holds them, the result is not the LPIPS metric (labelled {self.label!r}); "
                           "pass calibrated=False (--no-calibrated) for the unweighted distance", stacklevel=2)

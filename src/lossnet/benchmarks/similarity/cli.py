@@ -38,6 +38,35 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic images and judgements")
     demo.set_defaults(run=_demo_data)
 
+    cache = commands.add_parser(
+        "calibration-cache", help="per-channel LPIPS values of every 2AFC triplet of a BAPPS-format folder (HDF5), "
+                                  "what `lossnet calibrate` fits on")
+    cache.add_argument("root", help="folder holding 2afc/<part>/<subset>/...")
+    cache.add_argument("--part", choices=["train", "val"], default="train", help="the BAPPS part to read")
+    cache.add_argument("--arch", required=True, help="a zoo architecture (`lossnet archs`)")
+    cache.add_argument("--layers", nargs="+", default=["lpips"],
+                       help="labels E S M L, module paths or a preset (lpips: alexnet, vgg16, squeezenet1_1)")
+    cache.add_argument("--weights", default="imagenet", help="imagenet, random or a state_dict path")
+    cache.add_argument("--subsets", nargs="+", default=None, metavar="SUBSET",
+                       help="2AFC subsets (default: every folder under 2afc/<part>)")
+    cache.add_argument("-o", "--output", required=True, help="HDF5 file to write")
+    cache.add_argument("--batch-size", type=positive_int, default=64, help="triplets per forward pass")
+    cache.add_argument("--device", default="auto", help="auto (the GPU when there is one), cpu, cuda, ...")
+    cache.add_argument("--seed", type=int, default=0, help="seed of random weights")
+    cache.set_defaults(run=_calibration_cache, outputs=("output",))
+
+    fit = commands.add_parser("calibrate", help="fit calibrated LPIPS (per-channel weights) on a calibration cache")
+    fit.add_argument("cache", help="a `lossnet calibration-cache` file (BAPPS train)")
+    fit.add_argument("-o", "--output", required=True, help="calibration file to write (.pt)")
+    fit.add_argument("--schedule", choices=["lpips", "pihlgren"], default="lpips",
+                     help="lpips: Adam lr 1e-4, batch 50 (the LPIPS code); pihlgren: lr 1e-3, batch 256")
+    fit.add_argument("--epochs", type=positive_int, default=None, help="epochs at full lr (default: the schedule's)")
+    fit.add_argument("--decay-epochs", type=int, default=None, help="epochs of linear decay (default: the schedule's)")
+    fit.add_argument("--seed", type=int, default=0, help="seed of initialisation, dropout and shuffling")
+    fit.add_argument("--val", default=None, help="a calibration cache of BAPPS val to score the fit on")
+    fit.add_argument("--scores", default=None, help="CSV of the val 2AFC scores (default: stdout); needs --val")
+    fit.set_defaults(run=_calibrate, outputs=("output", "scores"))
+
 
 def _similarity(args: argparse.Namespace) -> None:
     import pandas as pd
@@ -62,6 +91,41 @@ def _similarity(args: argparse.Namespace) -> None:
             if len(layers) > 1:
                 tables.append(scoring.score(cache, layers, name))
     write_table(pd.concat(tables, ignore_index=True), args.output)
+
+
+def _calibration_cache(args: argparse.Namespace) -> None:
+    from . import data as bapps
+    from .calibrate import cache_per_channel
+
+    root = Path(args.root)
+    subsets = args.subsets or sorted(p.name for p in (root / "2afc" / args.part).glob("*") if p.is_dir())
+    if not subsets:
+        raise ValueError(f"no 2AFC subsets under {root / '2afc' / args.part}")
+    layers = args.layers[0] if len(args.layers) == 1 and args.layers[0] == "lpips" else args.layers
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = bapps.prepare(root, Path(tmp) / "bapps.h5", subsets, (), part=args.part)
+        cache_per_channel(args.arch, args.weights, prepared, args.output, layers=layers, seed=args.seed,
+                          batch_size=args.batch_size, device=args.device)
+
+
+def _calibrate(args: argparse.Namespace) -> None:
+    import dataclasses
+
+    from ...calibration import SCHEDULES
+    from ...cli import write_table
+    from .calibrate import calibrate, score_2afc
+
+    if args.scores and not args.val:
+        raise ValueError("--scores needs --val (the calibration cache of BAPPS val to score on)")
+    schedule = SCHEDULES[args.schedule]
+    if args.epochs is not None or args.decay_epochs is not None:
+        schedule = dataclasses.replace(schedule, epochs=args.epochs or schedule.epochs,
+                                       decay_epochs=schedule.decay_epochs if args.decay_epochs is None
+                                       else args.decay_epochs)
+    fitted = calibrate(args.cache, args.output, schedule=args.schedule if schedule == SCHEDULES[args.schedule]
+                       else schedule, seed=args.seed)
+    if args.val:
+        write_table(score_2afc(fitted, args.val).assign(distance="lpips_lin"), args.scores)
 
 
 def _demo_data(args: argparse.Namespace) -> None:

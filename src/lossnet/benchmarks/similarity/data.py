@@ -105,8 +105,12 @@ def prepare(
     subsets_2afc: Iterable[str] = SUBSETS_2AFC,
     subsets_jnd: Iterable[str] = SUBSETS_JND,
     progress: bool = True,
+    part: str = "val",
 ) -> Path:
-    """Decode a BAPPS folder into one HDF5 file, written under a temporary name and renamed when complete."""
+    """Decode a BAPPS folder into one HDF5 file, written under a temporary name and renamed when complete.
+
+    ``part`` is the BAPPS part to read, ``val`` (ROOT/<split>/val/...) or ``train`` (ROOT/2afc/train/..., what
+    :mod:`lossnet.calibration` fits on; BAPPS has no JND train part)."""
     root = Path(root)
     wanted = {"2afc": list(subsets_2afc), "jnd": list(subsets_jnd)}
     if not any(wanted.values()):
@@ -114,10 +118,11 @@ def prepare(
     with atomic_output(output) as partial, h5py.File(partial, "w") as h5, \
             ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         h5.attrs["source"] = str(root.resolve())
+        h5.attrs["part"] = part
         for split, subsets in wanted.items():
             image_dirs, judgement_dir = SPLITS[split]
             for subset in subsets:
-                subset_dir = root / split / "val" / subset
+                subset_dir = root / split / part / subset
                 ids = sample_ids(subset_dir, split)
                 group = h5.create_group(f"{split}/{subset}")
                 group["ids"] = np.array(ids, dtype="S")

@@ -117,8 +117,9 @@ def _save(path: Path, arr: np.ndarray) -> None:
 
 def make_bapps(root: Path, n_2afc: int = 64, n_jnd: int = 64, seed: int = 0,
                subsets_2afc: Sequence[str] = SUBSETS_2AFC,
-               subsets_jnd: Sequence[str] = SUBSETS_JND) -> Path:
-    """Write a synthetic BAPPS val set under ``root`` (byte-identical for a given seed).
+               subsets_jnd: Sequence[str] = SUBSETS_JND, part: str = "val") -> Path:
+    """Write a synthetic BAPPS val set under ``root`` (byte-identical for a given seed); ``part="train"`` writes
+    ``2afc/train/<subset>`` and ``jnd/train/<subset>`` instead (use another seed than the val set's).
 
     2AFC: ``judge`` = Binomial(5, sigmoid((s0 - s1) / 0.15)) / 5, the fraction of 5 simulated
     raters preferring p1. JND: p0 has strength 0.02, p1 strength s; ``same`` =
@@ -128,7 +129,7 @@ def make_bapps(root: Path, n_2afc: int = 64, n_jnd: int = 64, seed: int = 0,
     rng = np.random.default_rng(seed)
     rows: list[list[object]] = []
     for subset in subsets_2afc:
-        d = root / "2afc" / "val" / subset
+        d = root / "2afc" / part / subset
         for i in range(n_2afc):
             ref = _patch(rng)
             s0, s1 = rng.uniform(0, 1, 2)
@@ -140,7 +141,7 @@ def make_bapps(root: Path, n_2afc: int = 64, n_jnd: int = 64, seed: int = 0,
             _save(d / "judge" / f"{i:06d}.npy", np.array([judge], np.float64))
             rows.append(["2afc", subset, i, f"{s0:.6f}", f"{s1:.6f}", op0, op1, f"{judge:.6f}"])
     for subset in subsets_jnd:
-        d = root / "jnd" / "val" / subset
+        d = root / "jnd" / part / subset
         for i in range(n_jnd):
             ref = _patch(rng)
             s0, s1 = 0.02, float(rng.uniform(0, 0.4))
