@@ -263,3 +263,45 @@ def test_bf16_autocast_runs(tmp_path):
     assert len(result.history) == 1
     with pytest.raises(ValueError, match="precision"):
         quick_fit(tiny_autoencoder(), mse_loss, tiny_data(), tmp_path / "other", precision="fp16")
+
+
+def test_a_full_disk_during_a_checkpoint_is_named_and_keeps_the_last_one(tmp_path, monkeypatch):
+    """torch's zip writer reports a full disk as "unexpected pos ..."; the engine says what happened and what is
+    left, and the previous checkpoint stays whole (issue 20, item 11)."""
+    quick_fit(tiny_autoencoder(), mse_loss, tiny_data(), tmp_path, epochs=1)
+    before = (tmp_path / "last.pt").read_bytes()
+
+    def full_disk(obj, path, *args, **kwargs):
+        Path(path).write_bytes(b"partial")
+        raise RuntimeError("[enforce fail at inline_container.cc:778] . PytorchStreamWriter failed writing file "
+                           "data/3: file write failed; unexpected pos 1792 vs 1686")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(OSError, match=r"disk is full.*previous checkpoint, if any, is intact"):
+        quick_fit(tiny_autoencoder(), mse_loss, tiny_data(), tmp_path, epochs=2)
+    assert (tmp_path / "last.pt").read_bytes() == before
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_nan_delineation_prediction_is_the_engines_non_finite_loss(tmp_path):
+    """A NaN road probability used to end in BCE's "all elements of input should be between 0 and 1"; it is now
+    a NaN loss, which the engine stops on naming the epoch and step (issue 20, item 11)."""
+    from lossnet.benchmarks.delineation.train import DelineationLoss, binary_cross_entropy
+
+    truth = (torch.rand(2, 1, 8, 8) > 0.5).float()
+    probabilities = torch.rand(2, 1, 8, 8).clamp(0.01, 0.99)
+    assert binary_cross_entropy(probabilities, truth) == pytest.approx(
+        float(nn.functional.binary_cross_entropy(probabilities, truth)), rel=1e-6)
+    assert torch.isnan(DelineationLoss(None).combine([probabilities.clone().fill_(float("nan"))], truth))
+
+    class NaNRoads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(()))
+
+        def forward(self, images):
+            return [images[:, :1] * self.scale * float("nan")]
+
+    roads = TensorDataset(torch.rand(16, 3, 8, 8), (torch.rand(16, 1, 8, 8) > 0.5).float())
+    with pytest.raises(NonFiniteLossError, match="epoch 1 step 1"):
+        quick_fit(NaNRoads(), DelineationLoss(None), roads, tmp_path)
