@@ -21,48 +21,20 @@ from __future__ import annotations
 import copy
 import csv
 import functools
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
+
+from .benchmarks.costs import (BENCHMARK_COSTS, MB, JobGroup, SectionCost, _archs, _bapps_counts, _bapps_mpx,
+                               bapps_is_generated, bapps_subset_counts, stl10_unlabeled)
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (config.yaml, bench/, schemas/)
 STEP_TIMES = ROOT / "bench" / "step_times.csv"
 LAYER_MFLOPS = ROOT / "bench" / "layer_mflops.csv"
 STEP_TIME_COLUMNS = ("device", "kind", "arch", "seconds", "unit", "source", "measured")
 
-# Full sizes of the paper's data (the counts the prepare rules keep).
-BAPPS_2AFC_VAL = {"traditional": 4720, "cnn": 4720, "superres": 10856, "deblur": 9440, "color": 4720,
-                  "frameinterp": 1888}
-BAPPS_JND_VAL = {"traditional": 4800, "cnn": 4800}
-SVHN = {"unlabeled": 531_131, "train": 73_257, "side": 64}
-STL10 = {"unlabeled": 100_000, "train": 5_000, "side": 96}
-MB = 1e-3  # in GB
 # A rule without a row for the device takes this device's row (an upper bound for a GPU), marked "cpu-row".
 FALLBACK_DEVICE = "cpu"
-
-
-@dataclass(frozen=True)
-class JobGroup:
-    """Jobs of one rule that cost the same: ``units`` of work each (in the step-time table's ``unit``)."""
-
-    rule: str
-    jobs: int
-    units: float
-    unit: str
-    arch: str | None = None   # the loss network the time scales with (None: no network)
-    layer: str = "L"          # its extraction layer ("total": the whole classifier)
-
-
-@dataclass
-class SectionCost:
-    """A benchmark's or experiment's job groups and its disk in GB (data, caches, kept checkpoints)."""
-
-    groups: list[JobGroup] = field(default_factory=list)
-    data_gb: float = 0.0
-    cache_gb: float = 0.0
-    checkpoint_gb: float = 0.0
-    work: str = ""            # the headline work in words, e.g. "2,500 steps x 112 networks"
 
 
 # --------------------------------------------------------------------------------------------------- config
@@ -100,120 +72,6 @@ def load_config(overlays: Iterable[str | Path] = (), base: str | Path | None = N
     return config
 
 
-def _archs(config: dict) -> list[str]:
-    return [entry if isinstance(entry, str) else entry["name"] for entry in config["architectures"]]
-
-
-def _layers(config: dict, section: dict) -> list[str]:
-    return list(section.get("layers") or config["layers"])
-
-
-# --------------------------------------------------------------------------------------------------- models
-
-
-def _bapps_counts(config: dict) -> tuple[int, int]:
-    """(2AFC triplets, JND pairs) of benchmark 1's data: the demo's generated sizes or BAPPS val."""
-    sim = config["similarity"]
-    if sim.get("source") == "demo":
-        n = config.get("demo", {}).get("n_bapps", 48)
-        return n * len(sim["subsets_2afc"]), n * len(sim["subsets_jnd"])
-    return (sum(BAPPS_2AFC_VAL.get(s, 0) for s in sim["subsets_2afc"]),
-            sum(BAPPS_JND_VAL.get(s, 0) for s in sim["subsets_jnd"]))
-
-
-def _bapps_mpx(config: dict, side: int = 64) -> float:
-    """Megapixels of one network pass over benchmark 1's data (3 images a triplet, 2 a JND pair)."""
-    triplets, pairs = _bapps_counts(config)
-    return (3 * triplets + 2 * pairs) * side * side / 1e6
-
-
-def similarity_cost(config: dict) -> SectionCost:
-    sim, archs, weights = config["similarity"], _archs(config), config["weights"]
-    triplets, pairs = _bapps_counts(config)
-    per_arch = len(weights)
-    cost = SectionCost(work=f"{triplets + pairs:,} samples x {len(archs) * per_arch} networks")
-    cost.groups += [JobGroup("similarity_cache", per_arch, _bapps_mpx(config), "Mpx", arch, "L") for arch in archs]
-    cost.groups.append(JobGroup("similarity_score", len(archs) * per_arch * len(config["layers"]), 1, "job"))
-    cost.groups.append(JobGroup("similarity_score_all_layers", len(archs) * per_arch, 1, "job"))
-    cost.groups.append(JobGroup("similarity_pixel", len(sim["pixel_distances"]), triplets + pairs, "samples"))
-    cost.data_gb = 0.05 if sim.get("source") == "demo" else 6.5  # twoafc_val + jnd archives and extracted PNGs
-    cost.cache_gb = len(archs) * per_arch * (triplets + pairs) * 2 * len(config["layers"]) * 3 * 4 / 1e9 + 0.01
-    return cost
-
-
-def superres_cost(config: dict) -> SectionCost:
-    sr, archs, weights = config["superres"], _archs(config), config["weights"]
-    layers, scales = _layers(config, sr), sr["scales"]
-    n_train = sr["n_train"] if sr.get("source") != "demo" else sr.get("demo", {}).get("n_train", sr["n_train"])
-    n_train = min(sr["n_train"], n_train)
-    steps = sr["train"]["epochs"] * math.ceil(n_train / sr["train"]["batch_size"])
-    mpx = steps * sr["train"]["batch_size"] * sr["crop"] ** 2 / 1e6
-    jobs = len(weights) * len(scales)
-    cost = SectionCost(work=f"{steps:,} steps x {len(archs) * len(layers) * jobs} networks")
-    cost.groups += [JobGroup("superres_train", jobs, mpx, "Mpx", arch, layer) for arch in archs for layer in layers]
-    if sr.get("pixel_baseline", True):
-        cost.groups.append(JobGroup("superres_train_pixel", len(scales), mpx, "Mpx"))
-    cost.groups.append(JobGroup("superres_bicubic", len(scales), 1, "job"))
-    networks = len(archs) * len(layers) * jobs + len(scales)
-    cost.data_gb = 0.02 if sr.get("source") == "demo" else 1.6 + n_train * sr["crop"] ** 2 * 3 / 1e9
-    cost.checkpoint_gb = networks * 7 * MB if sr["runtime"].get("keep_checkpoints", True) else 0.0
-    return cost
-
-
-def delineation_cost(config: dict) -> SectionCost:
-    dl, archs, weights = config["delineation"], _archs(config), config["weights"]
-    layers, train = _layers(config, dl), config["delineation"]["train"]
-    steps = train["epochs"] * math.ceil(train["crops_per_epoch"] / train["batch_size"])
-    mpx = train["epochs"] * train["crops_per_epoch"] * train["crop"] ** 2 * train["iterations"] / 1e6
-    cost = SectionCost(work=f"{steps:,} steps x {len(archs) * len(layers) * len(weights)} networks")
-    cost.groups += [JobGroup("delineation_train", len(weights), mpx, "Mpx", arch, layer)
-                    for arch in archs for layer in layers]
-    if dl.get("pixel_baseline", True):
-        cost.groups.append(JobGroup("delineation_train_pixel", 1, mpx, "Mpx"))
-    networks = len(archs) * len(layers) * len(weights) + 1
-    cost.data_gb = 0.01 if dl.get("source") == "demo" else 9.0  # MRD tiles (PNG/TIFF) and the prepared HDF5
-    cost.checkpoint_gb = networks * 2 * MB if dl["runtime"].get("keep_checkpoints", True) else 0.0
-    return cost
-
-
-def _ae_datasets(config: dict) -> dict[str, dict[str, int]]:
-    """Per dataset: autoencoder training images, labelled probe-training images and side."""
-    ae = config["autoencoding"]
-    if ae.get("source") == "demo":
-        demo = ae["demo"]
-        sizes = {"svhn": 64, "stl10": 96}
-        return {name: {"unlabeled": demo["n_unlabeled"], "train": demo["n_train"], "side": sizes[name]}
-                for name in ae["datasets"]}
-    full = {"svhn": SVHN, "stl10": STL10}
-    cap = ae.get("max_unlabeled")
-    return {name: {**full[name], "unlabeled": min(full[name]["unlabeled"], cap or full[name]["unlabeled"])}
-            for name in ae["datasets"]}
-
-
-def autoencoding_cost(config: dict) -> SectionCost:
-    ae, archs, weights = config["autoencoding"], _archs(config), config["weights"]
-    layers, datasets = _layers(config, ae), _ae_datasets(config)
-    cost = SectionCost()
-    images = 0
-    for data in datasets.values():
-        mpx = ae["train"]["epochs"] * data["unlabeled"] * data["side"] ** 2 / 1e6
-        probe = len(ae["probe"]["hidden"]) * ae["probe"]["epochs"] * data["train"]
-        images += ae["train"]["epochs"] * data["unlabeled"]
-        cost.groups += [JobGroup("autoencoder_train", len(weights), mpx, "Mpx", arch, layer)
-                        for arch in archs for layer in layers]
-        cost.groups.append(JobGroup("autoencoder_probe", len(archs) * len(layers) * len(weights), probe,
-                                    "probe samples"))
-        if ae.get("pixel_baseline", True):
-            cost.groups.append(JobGroup("autoencoder_train_pixel", 1, mpx, "Mpx"))
-            cost.groups.append(JobGroup("autoencoder_probe_pixel", 1, probe, "probe samples"))
-    networks = (len(archs) * len(layers) * len(weights) + 1) * len(datasets)
-    cost.work = f"{images:,} images x {networks} autoencoders"
-    cost.data_gb = 0.01 if ae.get("source") == "demo" else 4.1 + 6.5  # SVHN + STL-10 archives, prepared HDF5
-    cost.cache_gb = networks * 0.01
-    cost.checkpoint_gb = networks * 80 * MB if ae["runtime"].get("keep_checkpoints", True) else 0.0
-    return cost
-
-
 def _kumar_archs(config: dict) -> list[str]:
     kumar = config["kumar"]
     names = kumar["architectures"]
@@ -232,7 +90,7 @@ def kumar_cost(config: dict) -> SectionCost:
                     for arch in archs for size in sizes]
     cost.groups += [JobGroup("kumar_tables", 1, 1, "job"), JobGroup("kumar_figures", 1, 1, "job")]
     cost.cache_gb = len(archs) * len(variants) * len(sizes) * 0.005
-    cost.data_gb = 0.0 if config["similarity"].get("source") == "demo" else 0.1 * len(archs)  # ImageNet weights
+    cost.data_gb = 0.0 if bapps_is_generated(config) else 0.1 * len(archs)  # ImageNet weights
     return cost
 
 
@@ -248,8 +106,9 @@ def seed003_cost(config: dict) -> SectionCost:
     seed = config["seed003"]
     triplets, pairs = _bapps_counts(config)
     if seed.get("max_per_subset"):
-        triplets = min(triplets, seed["max_per_subset"] * len(config["similarity"]["subsets_2afc"]))
-        pairs = min(pairs, seed["max_per_subset"] * len(config["similarity"]["subsets_jnd"]))
+        subsets_2afc, subsets_jnd = bapps_subset_counts(config)
+        triplets = min(triplets, seed["max_per_subset"] * subsets_2afc)
+        pairs = min(pairs, seed["max_per_subset"] * subsets_jnd)
     passes = (len(seed["vgg_weights"]) + len(seed["alexnet_weights"])) * seed["n_seeds"]
     mpx = passes * (3 * triplets + 2 * pairs) * 64 * 64 / 1e6
     im = seed["image_mean"]
@@ -275,12 +134,7 @@ def clustering_cost(config: dict) -> SectionCost:
 
 def generative_cost(config: dict) -> SectionCost:
     gen = config["generative"]
-    if gen.get("n_train"):
-        n_train = gen["n_train"]
-    elif config["autoencoding"].get("source") == "demo":
-        n_train = config["autoencoding"]["demo"]["n_unlabeled"]
-    else:
-        n_train = STL10["unlabeled"]
+    n_train = gen.get("n_train") or stl10_unlabeled(config)
     models = len(gen["models"]) * len(gen["losses"])
     mpx = gen["train"]["epochs"] * n_train * gen["size"] ** 2 / 1e6
     cost = SectionCost([JobGroup("generative_train", models, mpx, "Mpx"), JobGroup("generative_matrix", 1, 1, "job")],
@@ -299,10 +153,7 @@ def common_cost(config: dict) -> SectionCost:
 # Benchmarks and experiments by name (as lossnet.benchmarks.BENCHMARKS and lossnet.experiments.EXPERIMENTS name
 # them), plus the jobs every run has.
 COST_MODELS: dict[str, Callable[[dict], SectionCost]] = {
-    "similarity": similarity_cost,
-    "superres": superres_cost,
-    "delineation": delineation_cost,
-    "autoencoding": autoencoding_cost,
+    **BENCHMARK_COSTS,
     "image_mean": image_mean_cost,
     "seed003": seed003_cost,
     "kumar": kumar_cost,
