@@ -87,6 +87,18 @@ def file_states(root: Path, folders=("results", "data"), exclude=()) -> dict[str
     return states
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny ops on a shared 2-core machine: extra threads only spin; bit-exact comparisons (a resumed run against
+    an uninterrupted one) need one reduction order. Modules use it with `pytestmark = usefixtures("one_thread")`."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory) -> Path:
     """The workflow folder after one local demo run of the rankings target (shared: do not modify it)."""

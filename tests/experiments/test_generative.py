@@ -17,12 +17,7 @@ from lossnet.training import Runtime, TrainingJob
 TINY = dict(epochs=3, batch_size=8, z_dim=8, width=4, lr_decay_every=1, lr_decay_factor=0.5)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,7 @@ from lossnet.network import LossNetwork
 from lossnet.weights import build_model
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def test_style_term_is_the_mean_over_layers_of_the_gram_mse():

@@ -14,12 +14,7 @@ from torch.utils.data import TensorDataset
 from lossnet.training import fit
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 class TwoParts(nn.Module):

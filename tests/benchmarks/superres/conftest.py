@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from lossnet.benchmarks.superres import data, demo, evaluate
 
@@ -13,12 +12,8 @@ CROP = 48  # x4: LR 12, x8: LR 6 (reflection padding of the 9x9 convolution need
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny ops on a shared 2-core machine: extra threads only spin; bit-exact comparisons need one order."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_thread):
+    """Every super-resolution test on one thread (tests/conftest.py's `one_thread`)."""
 
 
 @pytest.fixture(scope="session")
