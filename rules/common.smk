@@ -13,7 +13,7 @@ from snakemake.exceptions import WorkflowError
 
 from lossnet.network import check_layer_paths
 from lossnet.benchmarks import SUPERRES_TEST_SETS
-from lossnet.benchmarks.scores import replicates_path
+from lossnet.benchmarks.scores import ALL_LAYERS, replicates_path
 from lossnet.spec import LossSpec
 from lossnet.weights import INITIALIZERS
 from lossnet.zoo import LAYER_LABELS, get_architecture, register_from_config

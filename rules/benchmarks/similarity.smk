@@ -109,6 +109,7 @@ rule similarity_score:
         ENV
     params:
         layers=lambda w: [w.layer],
+        label=lambda w: w.layer,
         distances=SIMILARITY["distances"],
     script:
         "../../scripts/similarity/score.py"
@@ -122,6 +123,7 @@ use rule similarity_score as similarity_score_all_layers with:
         "logs/similarity/score/{weights}/{arch}/all.log",
     params:
         layers=LAYERS,
+        label=ALL_LAYERS,  # the summed layers, also when the study has one layer
         distances=SIMILARITY["distances"],
 
 

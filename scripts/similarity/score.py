@@ -4,4 +4,5 @@ from lossnet.benchmarks.similarity.scoring import score_distances
 from lossnet.workflow import start
 
 start(snakemake)
-score_distances(snakemake.input[0], snakemake.params.layers, snakemake.params.distances, output=snakemake.output[0])
+score_distances(snakemake.input[0], snakemake.params.layers, snakemake.params.distances, output=snakemake.output[0],
+                label=snakemake.params.label)

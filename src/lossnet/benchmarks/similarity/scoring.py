@@ -114,9 +114,12 @@ def score(cache_path: Path, layers: Sequence[str] | str, distance_name: str = "l
     return score_with_replicates(cache_path, layers, distance_name)[0]
 
 
-def score_with_replicates(cache_path: Path, layers: Sequence[str] | str,
-                          distance_name: str = "lpips") -> tuple[pd.DataFrame, list[np.ndarray]]:
-    """:func:`score` and the bootstrap replicates of its headline rows (one array per headline row, in order)."""
+def score_with_replicates(cache_path: Path, layers: Sequence[str] | str, distance_name: str = "lpips",
+                          label: str | None = None) -> tuple[pd.DataFrame, list[np.ndarray]]:
+    """:func:`score` and the bootstrap replicates of its headline rows (one array per headline row, in order).
+
+    ``label``: the rows' layer (default: the layer's own name for one layer, ``all`` for several). The workflow's
+    summed-layers job passes ``all`` even when the study has one layer, so its rows never repeat that layer's."""
     layer_list = [layers] if isinstance(layers, str) else list(layers)
     with h5py.File(cache_path, "r") as cache:
         available = list(cache[distance_name]) if distance_name in cache else []
@@ -130,19 +133,19 @@ def score_with_replicates(cache_path: Path, layers: Sequence[str] | str,
 
         attrs = dict(cache.attrs)
         rows, replicates = _score_splits(cache["judgements"], summed, seed=int(attrs.get("seed", 0)))
-    layer_name = layer_list[0] if len(layer_list) == 1 else ALL_LAYERS
+    layer_name = label or (layer_list[0] if len(layer_list) == 1 else ALL_LAYERS)
     table = _tidy(rows, arch=attrs["arch"], layer=layer_name, weights=attrs["weights"], distance=distance_name,
                   seed=attrs["seed"])
     return table, replicates
 
 
 def score_distances(cache_path: Path, layers: Sequence[str], distances: Sequence[str],
-                    output: Path | None = None) -> pd.DataFrame:
+                    output: Path | None = None, label: str | None = None) -> pd.DataFrame:
     """:func:`score` for every distance: one layer's scores, or the summed layers' when several are given.
 
     With ``output``, write the scores there and the headline rows' replicates beside them (scores schema)."""
     layer_arg = layers[0] if len(layers) == 1 else list(layers)
-    scored = [score_with_replicates(cache_path, layer_arg, name) for name in distances]
+    scored = [score_with_replicates(cache_path, layer_arg, name, label) for name in distances]
     table = pd.concat([t for t, _ in scored], ignore_index=True)
     if output is not None:
         write_scores(table, output, [r for _, rs in scored for r in rs], table["subset"] == "")
