@@ -295,4 +295,7 @@ def test_jnd_headline_is_one_map_over_the_pooled_pairs_and_subsets_are_kept(tmp_
     assert (table.ci_low <= table.value + 1e-12).all() and (table.value <= table.ci_high + 1e-12).all()
     replicates = read_replicates([replicates_path(tmp_path / "M.csv")])
     assert sorted(replicates.metric) == ["2afc", "jnd"] and (replicates.subset == "").all()
+    # The summed-layers job of a one-layer study: the same values, labelled `all`, never a second row of layer M.
+    summed = scoring.score_distances(cache, ["M"], ["lpips"], label="all")
+    assert set(summed.layer) == {"all"} and summed.value.tolist() == table.value.tolist()
     assert replicates.shape[1] - 8 == 1000
