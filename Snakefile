@@ -24,13 +24,16 @@ resource_scopes:
     gpu="local",
 
 
-validate_config(config, "schemas/config.schema.yaml")
+# Paths beside the Snakefile, not the working directory: cluster jobs parse this file again inside `workdir`.
+SCHEMA = f"{workflow.basedir}/schemas/config.schema.yaml"
+validate_config(config, SCHEMA)
 # The run works in `workdir` (the demo: demo/, so that it never touches the study's data or results); files from
-# outside named in the config stay relative to the folder Snakemake was started in.
-anchor_paths(config, "schemas/config.schema.yaml")
+# outside named in the config stay relative to the workflow's folder. A cluster job is started inside `workdir`
+# already and parses this file again: it must not step into it a second time.
+anchor_paths(config, SCHEMA, workflow.basedir)
+if workflow.exec_mode == ExecMode.DEFAULT:
 
-
-workdir: config["workdir"]
+    workdir: config["workdir"]
 
 
 # Locks left by a killed Snakemake (SIGKILL, power loss) are removed when no other Snakemake runs here, so that
