@@ -2,6 +2,8 @@
 #   snakemake --cores 8 results/tables/rankings.csv                          the paper's study
 #   snakemake --cores 2 --configfile demo.yaml                               offline demo on a CPU, in demo/
 # (--configfile takes several files: name the target before it)
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 from lossnet.benchmarks import BENCHMARKS
@@ -28,12 +30,13 @@ resource_scopes:
 SCHEMA = f"{workflow.basedir}/schemas/config.schema.yaml"
 validate_config(config, SCHEMA)
 # The run works in `workdir` (the demo: demo/, so that it never touches the study's data or results); files from
-# outside named in the config stay relative to the workflow's folder. A cluster job is started inside `workdir`
-# already and parses this file again: it must not step into it a second time.
+# outside named in the config stay relative to the workflow's folder. A cluster job parses this file again,
+# possibly from inside `workdir` already: it must not step into it a second time.
 anchor_paths(config, SCHEMA, workflow.basedir)
-if workflow.exec_mode == ExecMode.DEFAULT:
+WORKDIR = Path(workflow.basedir, config["workdir"]).resolve()
+if Path.cwd().resolve() != WORKDIR:  # once: a job may parse this file a second time, already inside
 
-    workdir: config["workdir"]
+    workdir: str(WORKDIR)
 
 
 # Locks left by a killed Snakemake (SIGKILL, power loss) are removed when no other Snakemake runs here, so that
