@@ -14,7 +14,7 @@ from snakemake_interface_executor_plugins.settings import ExecMode
 min_version("8.0")
 
 
-configfile: "config.yaml"
+configfile: f"{workflow.basedir}/config.yaml"  # beside the Snakefile: cluster jobs parse it again elsewhere
 
 
 report: "report/workflow.rst"
