@@ -168,10 +168,10 @@ def test_small_target_on_slurm_gives_the_local_scores(slurm_cluster, local_run, 
     slurm_jobs = {slurm_id: remote[jobid] for jobid, slurm_id in submitted.items()}
 
     # SLURM's records: every submitted job, nothing else, completed, on the partition its GPU request asks for.
-    finished = jobcomp_records(demo_out(workdir))
+    finished = jobcomp_records(workdir)  # SLURM jobs run in the launch folder; their logs are under workdir
     assert set(finished) == set(slurm_jobs), "jobcomp records != submitted jobs"
     assert {(r["JobState"], r["ExitCode"]) for r in finished.values()} == {("COMPLETED", "0:0")}
-    queue = squeue_records(demo_out(workdir))
+    queue = squeue_records(workdir)
     assert set(queue) == set(slurm_jobs), "squeue records != submitted jobs"
     for slurm_id, job in slurm_jobs.items():
         expected_partition = "gpu" if job["gpu"] else "cpu"
