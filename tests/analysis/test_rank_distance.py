@@ -40,3 +40,19 @@ def test_the_rank_command_takes_the_distance(tmp_path):
     assert not output.exists()
     assert main(["rank", str(scores), "-o", str(output), "--distance", "gram"]) == 0
     assert pd.read_csv(output).set_index("arch")["similarity"].to_dict() == {"alexnet": 1.0, "vgg16": 2.0}
+
+
+def test_a_view_of_ranked_scores_keeps_the_ranked_distance_beside_references(tmp_path):
+    """Table IV reads ranked_scores(): gram rows beside the references' own distances (l2, ssim) are still gram's."""
+    from lossnet.analysis.rank import ranked_distance, ranked_scores
+    from lossnet.analysis.tables import best_layer_table
+
+    scores = pd.read_csv(_scores(tmp_path / "scores.csv", ("gram", "lpips")))
+    references = pd.DataFrame([{"benchmark": "similarity", "metric": "2afc", "arch": name, "layer": "-",
+                                "weights": "none", "value": 0.65, "higher_is_better": True, "subset": "",
+                                "distance": name} for name in ("l2", "ssim")])
+    view = ranked_scores(pd.concat([scores, references], ignore_index=True), "gram")
+    assert ranked_distance(view) == "gram"
+    best = best_layer_table(view)
+    networks = best[best["weights"] != "none"].set_index("arch")["value"].to_dict()
+    assert networks == {"alexnet": 0.7, "vgg16": 0.6}  # gram's values (lpips's are 0.01 higher)

@@ -87,7 +87,8 @@ def ranked_distance(scores: pd.DataFrame, distance: str | None = None) -> str:
     ``--distance``), else the only one the scores hold, else the paper's (lpips)."""
     if distance is not None:
         return distance
-    compared = sorted(set(_column(scores, "distance")) - {""})
+    networks = scores[_column(scores, "weights") != REFERENCE_WEIGHTS]  # references name their own distances
+    compared = sorted(set(_column(networks, "distance")) - {""})
     return compared[0] if len(compared) == 1 else PRIMARY_DISTANCE
 
 
