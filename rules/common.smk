@@ -11,6 +11,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from lossnet.metric import LPIPS_NETS
 from lossnet.network import check_layer_paths
 from lossnet.benchmarks import SUPERRES_TEST_SETS
 from lossnet.benchmarks.scores import ALL_LAYERS, replicates_path

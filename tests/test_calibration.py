@@ -136,3 +136,18 @@ def test_clear_errors():
         fit_calibration(values, judgements, ["nope"])
     with pytest.raises(ValueError, match="in \\[0, 1\\]"):
         fit_calibration(values, judgements * 3, layers)
+
+
+def test_every_schedule_is_offered_by_the_cli_and_the_config():
+    """The CLI names its choices without importing torch; they, the config schema and SCHEDULES agree."""
+    import yaml
+
+    from lossnet.cli import parser as build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._subparsers._group_actions[0].choices["calibrate"]._actions
+                  if "--schedule" in a.option_strings)
+    assert action.choices == list(SCHEDULES)
+    schema = yaml.safe_load(open("schemas/config.schema.yaml"))
+    calibration = schema["properties"]["similarity"]["properties"]["calibration"]["properties"]
+    assert calibration["schedule"]["enum"] == list(SCHEDULES)

@@ -6,7 +6,13 @@ if SIMILARITY["rank_distance"] not in SIMILARITY["distances"]:
         f"config similarity.rank_distance: {SIMILARITY['rank_distance']!r} is the distance the rankings use, so it "
         f"must be among similarity.distances (now {SIMILARITY['distances']}): add it there or choose one of them"
     )
-BAPPS_ARCHIVES = {"2afc": "twoafc_val", "jnd": "jnd"}  # folder -> the archive that unpacks into it
+# dataset folder -> the archive that unpacks into it (twoafc_* into dataset/2afc, jnd into dataset)
+BAPPS_ARCHIVES = {"2afc/val": "twoafc_val", "jnd": "jnd"}
+CALIBRATION = SIMILARITY["calibration"]
+# our fit of the LPIPS taps beside the lpips package's v0.1 weights, on the ImageNet backbones they were learned on
+LPIPS_V01_ARCHS = [arch for arch in ARCHS if arch in LPIPS_NETS and "imagenet" in WEIGHTS and CALIBRATION["enabled"]]
+if CALIBRATION["enabled"]:
+    BAPPS_ARCHIVES["2afc/train"] = "twoafc_train"
 BAPPS_ROOT = {"download": "data/raw/bapps/dataset", "demo": "data/demo/bapps", "folder": SIMILARITY["root"]}[
     SIMILARITY["source"]
 ]
@@ -15,19 +21,15 @@ EXTRACTS.update({f"bapps/dataset/{folder}": f"bapps/{name}.tar.gz" for folder, n
 SCORE_FILES["similarity"] = expand(
     "results/scores/similarity/{weights}/{arch}/{layer}.csv", weights=WEIGHTS, arch=ARCHS, layer=LAYERS + ["all"]
 ) + expand("results/scores/similarity/none/{distance}.csv", distance=SIMILARITY["pixel_distances"])
-REPLICATE_FILES["similarity"] = [replicates_of(path) for path in SCORE_FILES["similarity"]]
 TARGETS["similarity"] = ["results/tables/sensitivity.csv", "results/tables/distances.csv"]
-CALIBRATION = SIMILARITY["calibration"]
 if CALIBRATION["enabled"]:
-    if SIMILARITY["source"] == "download":
-        raise WorkflowError(
-            "config similarity.calibration needs BAPPS 2afc/train, which the download does not fetch: use source "
-            "demo (generated) or folder (with ROOT/2afc/train), or set calibration.enabled: false"
-        )
-    # own targets, not rankings rows: lpips_lin has 2AFC scores only (the per-channel cache holds no JND pairs)
-    TARGETS["similarity"] += expand(
+    # lpips_lin is a distance of its own (2AFC only: BAPPS has no JND train part) in scores.csv, not ranked
+    SCORE_FILES["similarity"] += expand(
         "results/scores/similarity/{weights}/{arch}/calibrated/lpips_lin.csv", weights=WEIGHTS, arch=ARCHS
     )
+    if LPIPS_V01_ARCHS:
+        TARGETS["similarity"].append("results/tables/calibration_v01.csv")
+REPLICATE_FILES["similarity"] = [replicates_of(path) for path in SCORE_FILES["similarity"]]
 
 
 rule demo_bapps:
@@ -48,8 +50,8 @@ rule demo_bapps:
 rule prepare_bapps:
     input:
         {
-            "download": [f"{BAPPS_ROOT}/{folder}" for folder in BAPPS_ARCHIVES],
-            "demo": ["data/demo/bapps"],
+            "download": [f"{BAPPS_ROOT}/{folder}" for folder in ("2afc/val", "jnd")],
+            "demo": [BAPPS_ROOT],
             "folder": [],
         }[SIMILARITY["source"]],
     output:
@@ -59,9 +61,9 @@ rule prepare_bapps:
     conda:
         ENV
     params:
-        # the extracted dataset folder above 2afc/ and jnd/, the demo folder, or the configured root
+        # the folder above 2afc/ and jnd/: the extracted dataset, the demo folder, or the configured root
         root=lambda w, input: (
-            Path(input[0]).parent
+            Path(input[-1]).parent
             if SIMILARITY["source"] == "download"
             else (input[0] if input else SIMILARITY["root"])
         ),
@@ -166,7 +168,8 @@ rule similarity_tables:
 
 
 # Calibrated LPIPS (config similarity.calibration): 2afc/train decoded once, per-channel values of every triplet
-# cached per architecture (train and val), the channel weights fitted on the CPU from the cache, scored on val.
+# cached per architecture (train and val; the study's layers, or the LPIPS taps for the v0.1 comparison), the
+# channel weights fitted on the CPU from the cache, scored on val.
 rule demo_bapps_train:
     output:
         directory("data/demo/bapps_train"),
@@ -178,14 +181,16 @@ rule demo_bapps_train:
     params:
         n=CALIBRATION["n_train"],
         seed=config["seed"] + 1,  # other patches than the val set's
-        subsets=SIMILARITY["subsets_2afc"],
+        subsets=CALIBRATION["subsets"],
     script:
         "../../scripts/similarity/demo_train.py"
 
 
 rule prepare_bapps_train:
     input:
-        {"demo": ["data/demo/bapps_train"], "folder": [], "download": []}[SIMILARITY["source"]],
+        {"demo": ["data/demo/bapps_train"], "folder": [], "download": [f"{BAPPS_ROOT}/2afc/train"]}[
+            SIMILARITY["source"]
+        ],
     output:
         "data/prepared/bapps_train.h5",
     log:
@@ -193,8 +198,12 @@ rule prepare_bapps_train:
     conda:
         ENV
     params:
-        root=lambda w, input: input[0] if input else SIMILARITY["root"],
-        subsets=SIMILARITY["subsets_2afc"],
+        root=lambda w, input: (
+            Path(input[0]).parents[1]
+            if SIMILARITY["source"] == "download"
+            else (input[0] if input else SIMILARITY["root"])
+        ),
+        subsets=CALIBRATION["subsets"],
     script:
         "../../scripts/similarity/prepare_train.py"
 
@@ -204,11 +213,12 @@ rule calibration_cache:
         lambda w: "data/prepared/bapps_train.h5" if w.part == "train" else "data/prepared/bapps.h5",
         weights=weights_input,
     output:
-        "results/cache/calibration/{weights}/{arch}/{part}.h5",
+        "results/cache/calibration/{weights}/{arch}/{taps}/{part}.h5",
     log:
-        "logs/similarity/calibration_cache/{weights}/{arch}/{part}.log",
+        "logs/similarity/calibration_cache/{weights}/{arch}/{taps}/{part}.log",
     wildcard_constraints:
         part="train|val",
+        taps="study|lpips",
     conda:
         ENV
     threads: SIMILARITY["runtime"]["threads"]
@@ -219,7 +229,7 @@ rule calibration_cache:
     params:
         arch=arch_params,
         weights=weights_source,
-        layers=LAYERS,
+        layers=lambda w: LAYERS if w.taps == "study" else "lpips",
         seed=config["seed"],
     script:
         "../../scripts/similarity/calibration_cache.py"
@@ -227,8 +237,8 @@ rule calibration_cache:
 
 rule calibrate:
     input:
-        train="results/cache/calibration/{weights}/{arch}/train.h5",
-        val="results/cache/calibration/{weights}/{arch}/val.h5",
+        train="results/cache/calibration/{weights}/{arch}/study/train.h5",
+        val="results/cache/calibration/{weights}/{arch}/study/val.h5",
     output:
         calibration="results/calibration/{weights}/{arch}.pt",
         scores="results/scores/similarity/{weights}/{arch}/calibrated/lpips_lin.csv",
@@ -242,3 +252,36 @@ rule calibrate:
         seed=config["seed"],
     script:
         "../../scripts/similarity/calibrate.py"
+
+
+rule calibration_v01:
+    input:
+        train="results/cache/calibration/imagenet/{arch}/lpips/train.h5",
+        val="results/cache/calibration/imagenet/{arch}/lpips/val.h5",
+    output:
+        "results/calibration/imagenet/{arch}.lpips_v01.csv",
+    log:
+        "logs/similarity/calibration_v01/{arch}.log",
+    wildcard_constraints:
+        arch=one_of(LPIPS_NETS),
+    conda:
+        ENV
+    params:
+        schedule=CALIBRATION["schedule"],
+        seed=config["seed"],
+    script:
+        "../../scripts/similarity/calibration_v01.py"
+
+
+rule calibration_v01_table:
+    input:
+        expand("results/calibration/imagenet/{arch}.lpips_v01.csv", arch=LPIPS_V01_ARCHS),
+    output:
+        report("results/tables/calibration_v01.csv", caption="../../report/calibration_v01.rst", category="Tables"),
+    log:
+        "logs/similarity/calibration_v01_table.log",
+    localrule: True
+    conda:
+        ENV
+    script:
+        "../../scripts/similarity/calibration_v01_table.py"

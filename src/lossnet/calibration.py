@@ -60,10 +60,12 @@ class Schedule:
 
 # "lpips": the LPIPS repository's train.py (lr 1e-4, batch 50, nepoch 5 + nepoch_decay 5, which its loop runs as
 # 6 epochs at 1e-4 then linear decay); "pihlgren": Pihlgren et al.'s settings (lr 1e-3, batch 256, 5 + 5, read
-# with the same loop).
+# with the same loop); "small": for a few hundred triplets (the offline demo), where the two above take a few dozen
+# steps and leave the weights where they started.
 SCHEDULES: dict[str, Schedule] = {
     "lpips": Schedule(lr=1e-4, batch_size=50, epochs=5, decay_epochs=5),
     "pihlgren": Schedule(lr=1e-3, batch_size=256, epochs=5, decay_epochs=5),
+    "small": Schedule(lr=1e-2, batch_size=32, epochs=10, decay_epochs=10),
 }
 
 

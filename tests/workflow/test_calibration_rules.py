@@ -1,4 +1,5 @@
-"""Calibrated LPIPS in the workflow (config similarity.calibration): opt-in, demo 2afc/train -> fit -> val scores."""
+"""Calibrated LPIPS in the workflow (config similarity.calibration): planned by the study, demo 2afc/train -> fit ->
+val scores in scores.csv."""
 
 
 import pandas as pd
@@ -14,14 +15,21 @@ similarity:
 """
 
 
-def test_calibration_is_off_by_default_and_refused_for_the_download(tmp_path):
+def test_the_study_plans_the_train_part_one_fit_per_network_and_the_v01_comparison(tmp_path):
     workdir = copy_workflow(tmp_path)
-    study = snakemake(workdir, "-n")
+    (workdir / "imagenet.yaml").write_text("weights: [imagenet]\n")
+    study = snakemake(workdir, "-n", "--configfile", "imagenet.yaml")
     assert study.returncode == 0, tail(study)
-    assert "calibrate" not in job_counts(study.stdout)
-    (workdir / "on.yaml").write_text("similarity: {calibration: {enabled: true}}\n")
-    refused = snakemake(workdir, "-n", "--configfile", "on.yaml")
-    assert refused.returncode != 0 and "2afc/train, which the download does not fetch" in refused.stderr + refused.stdout
+    counts, archs = job_counts(study.stdout), 14
+    assert counts["prepare_bapps_train"] == 1 and counts["calibrate"] == archs
+    # train and val of every network at the study's layers, and at the LPIPS taps of the three v0.1 backbones
+    assert counts["calibration_cache"] == 2 * archs + 2 * 3 and counts["calibration_v01"] == 3
+    assert "twoafc_train.tar.gz" in study.stdout and "calibration_v01_table" in counts
+    (workdir / "off.yaml").write_text("similarity: {calibration: {enabled: false}}\n")
+    off = snakemake(workdir, "-n", "--configfile", "imagenet.yaml", "off.yaml")
+    assert off.returncode == 0, tail(off)
+    assert not {"calibrate", "calibration_cache", "prepare_bapps_train"} & set(job_counts(off.stdout))
+    assert "twoafc_train" not in off.stdout
 
 
 def test_demo_calibration_fits_on_train_and_scores_on_val(tmp_path):

@@ -195,6 +195,8 @@ def archive_server(tmp_path_factory):
     from lossnet.benchmarks.similarity.demo import make_bapps, write_bapps_archives
 
     folder = tmp_path_factory.mktemp("remote")
+    make_bapps(folder / "bapps", n_2afc=2, n_jnd=0, seed=1, subsets_2afc=("traditional", "cnn", "mix"),
+               subsets_jnd=(), part="train")
     archives = write_bapps_archives(make_bapps(folder / "bapps", n_2afc=3, n_jnd=3), folder / "served")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder / "served"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -216,12 +218,17 @@ def test_download_extract_prepare_from_a_loopback_remote(workdir, archive_server
         "similarity:\n  archives:\n"
         f"    twoafc_val: {{url: '{url}/twoafc_val.tar.gz', sha256: '{digest['twoafc_val']}'}}\n"
         f"    jnd: {{url: '{url}/jnd.tar.gz', sha256: '{digest['jnd']}'}}\n"
+        f"    twoafc_train: {{url: '{url}/twoafc_train.tar.gz', sha256: '{digest['twoafc_train']}'}}\n"
     )
-    result = snakemake(workdir, "--cores", "2", "data/prepared/bapps.h5", "--configfile", "remote.yaml")
+    result = snakemake(workdir, "--cores", "2", "data/prepared/bapps.h5", "data/prepared/bapps_train.h5",
+                       "--configfile", "remote.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     with h5py.File(workdir / "data/prepared/bapps.h5") as h5:
         assert sorted(h5["2afc"]) == sorted(["traditional", "cnn", "superres", "deblur", "color", "frameinterp"])
         assert h5["jnd/cnn/p0"].shape == (3, 64, 64, 3)
+    with h5py.File(workdir / "data/prepared/bapps_train.h5") as h5:  # the calibration's train part, as unpacked
+        assert sorted(h5["2afc"]) == ["cnn", "mix", "traditional"] and h5.attrs["part"] == "train"
+        assert h5["2afc/mix/ref"].shape == (2, 64, 64, 3)
 
 
 def test_the_demo_and_the_study_never_share_files(workdir):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 BAPPS_2AFC_VAL = {"traditional": 4720, "cnn": 4720, "superres": 10856, "deblur": 9440, "color": 4720,
                   "frameinterp": 1888}
 BAPPS_JND_VAL = {"traditional": 4800, "cnn": 4800}
+BAPPS_2AFC_TRAIN = {"traditional": 56_600, "cnn": 38_100, "mix": 56_600}  # 2afc/train (calibration)
 SVHN = {"unlabeled": 531_131, "train": 73_257, "side": 64}
 STL10 = {"unlabeled": 100_000, "train": 5_000, "side": 96}
 MB = 1e-3  # in GB
@@ -78,6 +79,18 @@ def similarity_cost(config: dict) -> SectionCost:
     cost.groups.append(JobGroup("similarity_pixel", len(sim["pixel_distances"]), triplets + pairs, "samples"))
     cost.data_gb = 0.05 if sim.get("source") == "demo" else 6.5  # twoafc_val + jnd archives and extracted PNGs
     cost.cache_gb = len(archs) * per_arch * (triplets + pairs) * 2 * len(config["layers"]) * 3 * 4 / 1e9 + 0.01
+    calibration = sim.get("calibration", {})
+    if calibration.get("enabled"):
+        # a network pass over 2afc/train and one over 2afc/val per network; the fit reads the cache only
+        subsets = calibration.get("subsets", BAPPS_2AFC_TRAIN)
+        n_train = (calibration.get("n_train", 64) * len(subsets) if sim.get("source") == "demo"
+                   else sum(BAPPS_2AFC_TRAIN.get(s, 0) for s in subsets))
+        mpx = 3 * (n_train + triplets) * 64 * 64 / 1e6 / 2  # a job's share of the train and val passes
+        cost.groups += [JobGroup("calibration_cache", 2 * per_arch, mpx, "Mpx", arch, "L") for arch in archs]
+        cost.groups.append(JobGroup("calibrate", len(archs) * per_arch, 1, "job"))
+        cost.data_gb += 0.0 if sim.get("source") == "demo" else 5.3 * 2  # twoafc_train archive and its PNGs
+        # per triplet two pairs x every channel of the study's layers in float32 (~1.4k channels for alexnet)
+        cost.cache_gb += len(archs) * per_arch * (n_train + triplets) * 2 * 1500 * 4 / 1e9
     return cost
 
 

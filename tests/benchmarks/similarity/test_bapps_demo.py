@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -115,22 +116,26 @@ def test_subset_selection(tmp_path: Path) -> None:
 
 
 def test_archives(bapps: Path, tmp_path: Path) -> None:
+    """Members as in the real archives: twoafc_* unpack into dataset/2afc (top folders val/, train/), jnd into
+    dataset (top folder jnd/)."""
+    bapps = Path(shutil.copytree(bapps, tmp_path / "bapps"))  # the module's fixture stays as it was
+    make_bapps(bapps / "train_part", n_2afc=2, n_jnd=0, subsets_2afc=("mix",), subsets_jnd=(), part="train", seed=1)
+    shutil.move(bapps / "train_part/2afc/train", bapps / "2afc/train")
     out = write_bapps_archives(bapps, tmp_path / "arch")
-    assert set(out) == {"twoafc_val", "jnd"}
-    assert out["twoafc_val"].name == "twoafc_val.tar.gz" and out["jnd"].name == "jnd.tar.gz"
-    for key, top in (("twoafc_val", "2afc"), ("jnd", "jnd")):
+    assert set(out) == {"twoafc_val", "twoafc_train", "jnd"}
+    for key, base, top in (("twoafc_val", bapps / "2afc", "val"), ("twoafc_train", bapps / "2afc", "train"),
+                           ("jnd", bapps, "jnd")):
+        assert out[key].name == f"{key}.tar.gz"
         with tarfile.open(out[key], "r:gz") as tar:
             names = tar.getnames()
             files = {m.name for m in tar.getmembers() if m.isfile()}
-            assert all(n == top or n.startswith(f"{top}/val") for n in names)
-            expected = {p.relative_to(bapps).as_posix()
-                        for p in (bapps / top).rglob("*") if p.is_file()}
+            assert all(n == top or n.startswith(f"{top}/") for n in names)
+            expected = {p.relative_to(base).as_posix() for p in (base / top).rglob("*") if p.is_file()}
             assert files == expected
-            assert {"twoafc_val": "2afc/val/traditional/judge/000000.npy",
+            assert {"twoafc_val": "val/traditional/judge/000000.npy", "twoafc_train": "train/mix/judge/000000.npy",
                     "jnd": "jnd/val/cnn/same/000000.npy"}[key] in files
             tar.extractall(tmp_path / "extract" / key, filter="data")
-        assert _tree(tmp_path / "extract" / key) == {
-            k: v for k, v in _tree(bapps).items() if k.startswith(f"{top}/")}
+        assert _tree(tmp_path / "extract" / key) == {k: v for k, v in _tree(base).items() if k.startswith(f"{top}/")}
     again = write_bapps_archives(bapps, tmp_path / "arch2")
     assert out["jnd"].read_bytes() == again["jnd"].read_bytes()  # archives are reproducible
 

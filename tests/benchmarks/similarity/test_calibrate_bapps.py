@@ -62,3 +62,33 @@ def test_calibration_cache_command_reads_the_train_part(tmp_path):
     assert attrs["subsets"] == ["cnn"] and attrs["part"] == "train" and judge.shape == (3,)
     assert attrs["backbone"] == {"arch": "alexnet", "weights": "random(seed=0)"}
     assert [v.shape[1] for v in values["d1"].values()] == [64, 192, 384, 256, 256]  # the lpips taps
+
+
+def test_our_fit_and_the_lpips_v01_weights_side_by_side(tmp_path):
+    """The comparison table: both scored on the same val triplets and taps; other taps are refused."""
+    import pytest
+
+    from lossnet.calibration import from_lpips_package
+
+    make_bapps(tmp_path / "bapps", n_2afc=8, seed=1, subsets_2afc=("mix",), subsets_jnd=(), part="train")
+    make_bapps(tmp_path / "bapps", n_2afc=5, seed=0, subsets_2afc=("cnn", "color"), subsets_jnd=())
+    train = prepare(tmp_path / "bapps", tmp_path / "train.h5", ("mix",), (), progress=False, part="train")
+    val = prepare(tmp_path / "bapps", tmp_path / "val.h5", ("cnn", "color"), (), progress=False)
+    caches = {part: bapps_calibration.cache_per_channel("alexnet", "random", path, tmp_path / f"{part}_pc.h5",
+                                                        layers="lpips", batch_size=8, device="cpu")
+              for part, path in (("train", train), ("val", val))}
+    table = bapps_calibration.compare_with_lpips_package(caches["train"], caches["val"], schedule="pihlgren",
+                                                         output=tmp_path / "v01.csv")
+    assert list(table.columns) == ["arch", "subset", "n", "fitted", "lpips_v01", "difference"]
+    assert list(table.subset) == ["", "cnn", "color"] and list(table.n) == [10, 5, 5]
+    backbone = bapps_calibration.read_per_channel(caches["val"])[2]["backbone"]
+    released = bapps_calibration.score_2afc(from_lpips_package("alexnet", backbone), caches["val"])
+    assert table.lpips_v01.iloc[1:].tolist() == released.score.tolist()
+    assert table.lpips_v01.iloc[0] == pytest.approx(released.score.mean())
+    assert table.difference.tolist() == pytest.approx((table.fitted - table.lpips_v01).tolist())
+    assert (tmp_path / "v01.csv").is_file()
+
+    study = bapps_calibration.cache_per_channel("alexnet", "random", train, tmp_path / "study.h5", layers=["E", "S"],
+                                                batch_size=8, device="cpu")
+    with pytest.raises(ValueError, match="cache with layers='lpips'"):
+        bapps_calibration.compare_with_lpips_package(study, caches["val"])

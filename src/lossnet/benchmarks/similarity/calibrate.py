@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..._util import atomic_output, resolve_device
+from ..._util import atomic_output, resolve_device, write_csv
 from ...calibration import (SCHEDULES, Calibration, Schedule, backbone_identity, calibrated_distance, fit_calibration,
-                            per_channel, save_calibration)
+                            from_lpips_package, per_channel, save_calibration)
 from ...network import LossNetwork
 from ..scores import ALL_LAYERS, write_scores
 from . import scoring
@@ -79,9 +79,9 @@ def read_per_channel(path: str | os.PathLike, subsets: Sequence[str] | None = No
     return values, judgements, attrs
 
 
-def calibrate(per_channel_cache: str | os.PathLike, output: str | os.PathLike, *,
-              schedule: str | Schedule = "lpips", seed: int = 0) -> Calibration:
-    """Fit a calibration on a per-channel cache (BAPPS train) and save it to ``output``."""
+def fit_on_cache(per_channel_cache: str | os.PathLike, *, schedule: str | Schedule = "lpips",
+                 seed: int = 0) -> Calibration:
+    """Fit a calibration on a per-channel cache (BAPPS train); the backbone never runs."""
     values, judgements, attrs = read_per_channel(per_channel_cache)
     name = schedule if isinstance(schedule, str) else "custom"
     settings = SCHEDULES.get(schedule) if isinstance(schedule, str) else schedule
@@ -89,10 +89,41 @@ def calibrate(per_channel_cache: str | os.PathLike, output: str | os.PathLike, *
                  f"{settings.epochs}+{settings.decay_epochs} epochs)" if settings else f"schedule {name}")
     fitted_on = (f"BAPPS-format 2afc/{attrs['part']} of {attrs['source']} ({', '.join(attrs['subsets'])}; "
                  f"{len(judgements)} triplets), {described}, seed {seed}")
-    calibration = fit_calibration(values, judgements, attrs["layers"], schedule, seed,
-                                  backbone=attrs["backbone"], fitted_on=fitted_on)
+    return fit_calibration(values, judgements, attrs["layers"], schedule, seed,
+                           backbone=attrs["backbone"], fitted_on=fitted_on)
+
+
+def calibrate(per_channel_cache: str | os.PathLike, output: str | os.PathLike, *,
+              schedule: str | Schedule = "lpips", seed: int = 0) -> Calibration:
+    """Fit a calibration on a per-channel cache (BAPPS train) and save it to ``output``."""
+    calibration = fit_on_cache(per_channel_cache, schedule=schedule, seed=seed)
     save_calibration(calibration, output)
     return calibration
+
+
+def compare_with_lpips_package(train_cache: str | os.PathLike, val_cache: str | os.PathLike, *,
+                               schedule: str | Schedule = "lpips", seed: int = 0,
+                               output: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Our fit beside the ``lpips`` package's released v0.1 weights, both on the same taps and the same val
+    triplets: 2AFC per subset and their mean (subset ``""``), with columns arch, subset, n, fitted, lpips_v01,
+    difference (fitted - lpips_v01). The caches must hold the LPIPS taps of an ImageNet backbone
+    (``layers="lpips"``; alexnet, vgg16 or squeezenet1_1), as the v0.1 weights were learned on those."""
+    ours = fit_on_cache(train_cache, schedule=schedule, seed=seed)
+    arch = ours.backbone.get("arch", "?")
+    package = from_lpips_package(arch, backbone=ours.backbone)
+    if package.layers != ours.layers:
+        raise ValueError(f"{train_cache} holds layers {ours.layers}, the LPIPS v0.1 weights of {arch} belong to "
+                         f"its taps {package.layers}: cache with layers='lpips'")
+    fitted, released = score_2afc(ours, val_cache), score_2afc(package, val_cache)
+    table = fitted.rename(columns={"score": "fitted"}).assign(lpips_v01=released["score"].to_numpy())
+    mean = {"subset": "", "n": int(table["n"].sum()), "fitted": table["fitted"].mean(),
+            "lpips_v01": table["lpips_v01"].mean()}
+    table = pd.concat([pd.DataFrame([mean]), table], ignore_index=True)
+    table.insert(0, "arch", arch)
+    table["difference"] = table["fitted"] - table["lpips_v01"]
+    if output is not None:
+        write_csv(table, output, float_format="%.6f")
+    return table
 
 
 def score_2afc(calibration: Calibration, per_channel_cache: str | os.PathLike) -> pd.DataFrame:
@@ -138,4 +169,5 @@ def score_calibrated(calibration: Calibration, per_channel_cache: str | os.PathL
     return table
 
 
-__all__ = ["cache_per_channel", "calibrate", "calibrated_distance", "read_per_channel", "score_2afc", "score_calibrated"]
+__all__ = ["cache_per_channel", "calibrate", "calibrated_distance", "compare_with_lpips_package", "fit_on_cache",
+           "read_per_channel", "score_2afc", "score_calibrated"]

@@ -58,8 +58,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     fit = commands.add_parser("calibrate", help="fit calibrated LPIPS (per-channel weights) on a calibration cache")
     fit.add_argument("cache", help="a `lossnet calibration-cache` file (BAPPS train)")
     fit.add_argument("-o", "--output", required=True, help="calibration file to write (.pt)")
-    fit.add_argument("--schedule", choices=["lpips", "pihlgren"], default="lpips",
-                     help="lpips: Adam lr 1e-4, batch 50 (the LPIPS code); pihlgren: lr 1e-3, batch 256")
+    fit.add_argument("--schedule", choices=["lpips", "pihlgren", "small"], default="lpips",
+                     help="lpips: Adam lr 1e-4, batch 50 (the LPIPS code); pihlgren: lr 1e-3, batch 256; small: "
+                          "lr 1e-2, batch 32, 10+10 epochs (a few hundred triplets)")
     fit.add_argument("--epochs", type=positive_int, default=None, help="epochs at full lr (default: the schedule's)")
     fit.add_argument("--decay-epochs", type=int, default=None, help="epochs of linear decay (default: the schedule's)")
     fit.add_argument("--seed", type=int, default=0, help="seed of initialisation, dropout and shuffling")

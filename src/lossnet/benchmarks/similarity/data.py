@@ -26,6 +26,7 @@ from ..._util import atomic_output, progress_bar
 
 SUBSETS_2AFC = ("traditional", "cnn", "superres", "deblur", "color", "frameinterp")
 SUBSETS_JND = ("traditional", "cnn")
+SUBSETS_TRAIN = ("traditional", "cnn", "mix")  # 2afc/train (BAPPS has no JND train part)
 # Which image folders and which judgement file make one sample of each split.
 SPLITS = {"2afc": (("ref", "p0", "p1"), "judge"), "jnd": (("p0", "p1"), "same")}
 

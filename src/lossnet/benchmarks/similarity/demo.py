@@ -97,6 +97,7 @@ FAMILIES: dict[str, dict[str, Distortion]] = {
     "color": {"hue/sat": _color},
     "frameinterp": {"warp": _warp},
 }
+FAMILIES["mix"] = {**FAMILIES["traditional"], **FAMILIES["cnn"]}  # BAPPS train's mixed subset
 
 
 def _distort(x: np.ndarray, subset: str, s: float,
@@ -169,12 +170,16 @@ def make_bapps(root: Path, n_2afc: int = 64, n_jnd: int = 64, seed: int = 0,
 
 
 def write_bapps_archives(root: Path, out_dir: Path) -> dict[str, Path]:
-    """Pack ``root/2afc/val`` and ``root/jnd/val`` like the real downloads.
+    """Pack a BAPPS folder like the real downloads, which unpack as ``tar -xf ... -C dataset/2afc`` (2AFC) and
+    ``-C dataset`` (JND).
 
-    Returns ``{"twoafc_val": out_dir/twoafc_val.tar.gz, "jnd": out_dir/jnd.tar.gz}``; each
-    extracts into the dataset folder (members ``2afc/val/...`` and ``jnd/val/...``).
+    Returns ``{"twoafc_val": out_dir/twoafc_val.tar.gz, "jnd": out_dir/jnd.tar.gz}`` (members ``val/...`` and
+    ``jnd/val/...``), with ``"twoafc_train"`` (members ``train/...``) when ``root/2afc/train`` exists.
     """
     root, out_dir = Path(root), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return {"twoafc_val": tar_gz(root, "2afc", out_dir / "twoafc_val.tar.gz"),
-            "jnd": tar_gz(root, "jnd", out_dir / "jnd.tar.gz")}
+    archives = {"twoafc_val": tar_gz(root / "2afc", "val", out_dir / "twoafc_val.tar.gz"),
+                "jnd": tar_gz(root, "jnd", out_dir / "jnd.tar.gz")}
+    if (root / "2afc" / "train").is_dir():
+        archives["twoafc_train"] = tar_gz(root / "2afc", "train", out_dir / "twoafc_train.tar.gz")
+    return archives
