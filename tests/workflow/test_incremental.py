@@ -40,6 +40,13 @@ def demo_sizes() -> dict[str, int]:
     }
 
 
+def calibration_jobs(n_weights: int) -> dict[str, int]:
+    """Calibrated LPIPS's jobs for one more architecture: a train and a val cache and one fit per weights."""
+    if not demo_config()["similarity"]["calibration"]["enabled"]:
+        return {}
+    return {"calibration_cache": 2 * n_weights, "calibrate": n_weights}
+
+
 def dry_run(workdir, *configfiles):
     result = snakemake(workdir, "-n", DEMO_TARGET, "--configfile", "demo.yaml", *configfiles)
     assert result.returncode == 0, tail(result)
@@ -76,6 +83,7 @@ def test_new_architecture_runs_only_its_jobs_and_the_aggregation(demo_copy):
         "autoencoder_probe": n_weights * sizes["ae_layers"] * n_datasets,
         "superres_train": n_weights * sizes["sr_layers"] * sizes["scales"],
         "delineation_train": n_weights * sizes["dl_layers"],
+        **calibration_jobs(n_weights),
         **AGGREGATION_RULES,
     }, planned.stdout[-3000:]
     # No data preparation, no pixel references, nothing of the old architectures: only the new one's files.
