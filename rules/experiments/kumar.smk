@@ -17,6 +17,11 @@ KUMAR_JOBS = plan(KUMAR_ARCHS, KUMAR["weights"], KUMAR["input_sizes"]) if KUMAR_
 KUMAR_CACHES = [f"results/kumar/cache/{variant}/{size}/{arch}.h5" for variant, size, arch in KUMAR_JOBS]
 KUMAR_TABLES = {name: f"results/kumar/tables/{name}.csv" for name in ("scores", "sensitivity", "models", "ceiling")}
 KUMAR_OUTPUTS = [f"results/kumar/figures/{name}.{ext}" for name in KUMAR_FIGURES for ext in ("png", "csv")]
+# calibrated LPIPS (lpips_lin) of every network when config similarity.calibration is on: fitted on 2afc/train
+KUMAR_CALIBRATED = [
+    f"results/kumar/calibrated/{variant}/{size}/{arch}.csv"
+    for variant, size, arch in (KUMAR_JOBS if config["similarity"]["calibration"]["enabled"] else [])
+]
 TARGETS["kumar"] = KUMAR_OUTPUTS
 if KUMAR_ENABLED:
     for pair_variant in KUMAR["pair"]:
@@ -46,9 +51,34 @@ rule kumar_cache:
         "../../scripts/experiments/kumar_cache.py"
 
 
+rule kumar_calibrate:
+    input:
+        train="data/prepared/bapps_train.h5",
+        val="data/prepared/bapps.h5",
+    output:
+        "results/kumar/calibrated/{kumar_weights}/{kumar_size}/{kumar_arch}.csv",
+    log:
+        "logs/kumar/calibrated/{kumar_weights}/{kumar_size}/{kumar_arch}.log",
+    wildcard_constraints:
+        kumar_size=r"\d+",
+    conda:
+        ENV
+    threads: KUMAR["runtime"]["threads"]
+    resources:
+        gpu=1,
+        mem_mb=lambda wildcards, attempt: 16000 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
+    params:
+        job=kumar_job,
+        schedule=config["similarity"]["calibration"]["schedule"],
+    script:
+        "../../scripts/experiments/kumar_calibrate.py"
+
+
 rule kumar_tables:
     input:
         caches=KUMAR_CACHES,
+        calibrated=KUMAR_CALIBRATED,
         prepared="data/prepared/bapps.h5",
     output:
         **KUMAR_TABLES,

@@ -11,7 +11,9 @@ start(snakemake)
 params, output = snakemake.params, snakemake.output
 jobs = [(path, variant, size) for path, (variant, size, _) in zip(snakemake.input.caches, params.jobs)]
 tables = {
-    "scores": pd.concat([stage_scores(path, variant, size) for path, variant, size in jobs], ignore_index=True),
+    "scores": pd.concat([stage_scores(path, variant, size) for path, variant, size in jobs]
+                        + [pd.read_csv(path, keep_default_na=False) for path in snakemake.input.calibrated],
+                        ignore_index=True),
     "sensitivity": pd.concat([distortion_sensitivity([path]).assign(size=size) for path, _, size in jobs],
                              ignore_index=True),
     "models": model_table(params.archs, params.variants),

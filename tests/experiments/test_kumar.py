@@ -39,6 +39,8 @@ def test_kumar_config_plans_one_cache_job_per_classifier(tmp_path):
                .__members__]
     # one job per classifier (its V1, or its default entry), and one per classifier with a V2
     assert int(counts["kumar_cache"]) == len(torchvision_classifiers()) + len(with_v2)
+    # calibration is on in the study: every network also gets calibrated LPIPS, fitted on 2afc/train
+    assert counts["kumar_calibrate"] == counts["kumar_cache"] and counts["prepare_bapps_train"] == "1"
     assert len(torchvision_classifiers()) >= 80 and len(with_v2) == 24
 
 
@@ -78,3 +80,39 @@ def test_ceiling_is_the_majority_vote_and_noise_lowers_it():
     exact = table[(table["subset"] == "traditional") & (table["sigma"] == 0)]["ps"].item()
     assert exact == pytest.approx(100 * np.mean(np.maximum(judge, 1 - judge)))
     assert table[(table["subset"] == "") & (table["sigma"] == 5.0)]["ps"].item() < exact
+
+
+def test_calibrated_lpips_of_a_study_network_and_its_panel(tmp_path):
+    """lpips_lin: fitted on 2afc/train over the map taps, one PS per network in stage_scores' columns, drawn in (b)."""
+    import pandas as pd
+
+    from lossnet.benchmarks.similarity.data import prepare
+    from lossnet.benchmarks.similarity.demo import make_bapps
+    from lossnet.experiments.kumar import calibrated_scores, model_table, study_layers
+    from lossnet.experiments.kumar_figures import figure_distances
+
+    make_bapps(tmp_path / "bapps", n_2afc=6, seed=1, subsets_2afc=("mix",), subsets_jnd=(), part="train")
+    make_bapps(tmp_path / "bapps", n_2afc=4, seed=0, subsets_2afc=("cnn", "color"), subsets_jnd=())
+    train = prepare(tmp_path / "bapps", tmp_path / "train.h5", ("mix",), (), progress=False, part="train")
+    val = prepare(tmp_path / "bapps", tmp_path / "val.h5", ("cnn", "color"), (), progress=False)
+    job = {"arch": "vit_b_32", "variant": "random", "weights": "random", "seed": 0,
+           "layers": study_layers("vit_b_32"), "input_size": run_size("vit_b_32", 64)}
+    table = calibrated_scores(job, 64, train, val, tmp_path / "out" / "vit_b_32.csv", schedule="small",
+                              batch_size=8, device="cpu")
+    maps = [layer for layer in job["layers"] if not layer.endswith(":cls")]
+    assert len(maps) < len(job["layers"])  # the class tokens are not calibrated, as stage "all" leaves them out
+    assert set(table["distance"]) == {"lpips_lin"} and set(table["stage"]) == {"all"}
+    assert set(table["n_stages"]) == {len(maps)} and set(table["run_size"]) == {64}
+    assert set(table["subset"]) == {"", "distortions", "real algorithms", "cnn", "color"}
+    headline = table[table["subset"] == ""]["ps"].iloc[0]
+    assert 0 <= headline <= 100 and headline == pytest.approx(table[table["subset"].isin(["cnn", "color"])]["ps"].mean())
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["vit_b_32.csv"]  # the per-channel caches are gone
+
+    single = pd.DataFrame([{"weights": "random", "size": 64, "run_size": 64, "arch": "vit_b_32", "distance": "lpips",
+                            "stage": stage, "layer": stage, "n_stages": len(maps), "subset": "", "ps": ps}
+                           for stage, ps in (("1", 60.0), ("2", 62.0))])
+    scores = pd.concat([single, table], ignore_index=True)
+    figure_distances(scores, model_table(["vit_b_32"], ["random"]), None, None, [], {}, tmp_path / "fig", True)
+    drawn = pd.read_csv(tmp_path / "fig" / "kumar_distances.csv")
+    assert sorted(drawn["distance"]) == ["lpips", "lpips_lin"]
+    assert drawn.set_index("distance")["ps"].to_dict() == pytest.approx({"lpips": 62.0, "lpips_lin": headline})

@@ -4,7 +4,9 @@ classifier: benchmark 1 (BAPPS 2AFC) at each network's stage taps, against its I
 The perceptual score (PS) is the 2AFC agreement x 100: the mean over the 2AFC subsets of the per-subset means, as
 benchmark 1 scores it. Per (weights, input size, architecture, distance) there is one PS per stage tap and one of
 the distances summed over the map taps (``stage == "all"``, Kumar et al.'s PS); the *best-stage PS* is the highest
-single-tap PS. A ViT's taps are the token maps of every encoder block and their class tokens (1x1 maps).
+single-tap PS. A ViT's taps are the token maps of every encoder block and their class tokens (1x1 maps). With
+calibration on (config ``similarity.calibration``), each network also gets calibrated LPIPS (``lpips_lin``,
+:func:`calibrated_scores`): channel weights over its map taps fitted on BAPPS 2afc/train, one PS (stage ``all``).
 
 Input sizes: BAPPS patches are 64 px. At size S a network runs at S, except that a model whose torchvision
 metadata asks for a larger input (``min_size``: Inception v3 75, Swin and MaxViT 224, Swin V2 256) gets it
@@ -122,12 +124,44 @@ def stage_scores(cache_path: Path | str, variant: str, size: int) -> pd.DataFram
                                  "arch": attrs["arch"], "distance": name, "stage": stage,
                                  "layer": group[0] if len(group) == 1 else "all", "n_stages": len(maps),
                                  "subset": subset, "ps": 100 * score_2afc(d0, d1, judge)})
-    table = pd.DataFrame(rows)
+    return _with_summaries(pd.DataFrame(rows))
+
+
+def _with_summaries(table: pd.DataFrame) -> pd.DataFrame:
+    """Per-subset PS rows with their mean over the subsets (subset "") and per subset group prepended."""
     keys = ["weights", "size", "run_size", "arch", "distance", "stage", "layer", "n_stages"]
     headline = table.groupby(keys, sort=False)["ps"].mean().reset_index().assign(subset="")
     grouped = [table[table["subset"].isin(members)].groupby(keys, sort=False)["ps"].mean().reset_index()
                .assign(subset=group) for group, members in SUBSET_GROUPS.items()]
     return pd.concat([headline, *grouped, table], ignore_index=True)
+
+
+def calibrated_scores(job: dict, size: int, train: Path | str, val: Path | str, output: Path | str, *,
+                      schedule: str = "lpips", batch_size: int = 64, device: str = "auto") -> pd.DataFrame:
+    """PS of calibrated LPIPS (distance ``lpips_lin``, stage ``all``) for one study network at input size
+    ``size`` (``job``: what defines its cache job: arch, variant, weights, seed, layers, input_size): the per-channel values of its map taps on prepared BAPPS 2afc/train and 2afc/val, the
+    channel weights fitted on train (:mod:`lossnet.calibration`), PS per val subset; written to ``output`` in
+    :func:`stage_scores`' columns. The per-channel caches live in a temporary folder beside ``output``."""
+    import tempfile
+
+    from .._util import write_csv
+    from ..benchmarks.similarity.calibrate import cache_per_channel, fit_on_cache, score_2afc
+
+    maps = [layer for layer in job["layers"] if not layer.endswith(":cls")]
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{Path(output).name}.", dir=Path(output).parent) as folder:
+        caches = {part: cache_per_channel(job["arch"], job["weights"], prepared, Path(folder) / f"{part}.h5",
+                                          layers=maps, seed=job["seed"], batch_size=batch_size, device=device,
+                                          input_size=job["input_size"])
+                  for part, prepared in (("train", train), ("val", val))}
+        calibration = fit_on_cache(caches["train"], schedule=schedule, seed=job["seed"])
+        per_subset = score_2afc(calibration, caches["val"])
+    rows = [{"weights": job["variant"], "size": size, "run_size": job["input_size"], "arch": job["arch"],
+             "distance": "lpips_lin", "stage": "all", "layer": "all", "n_stages": len(maps), "subset": subset,
+             "ps": 100 * score} for subset, score in zip(per_subset["subset"], per_subset["score"])]
+    table = _with_summaries(pd.DataFrame(rows))
+    write_csv(table, output)
+    return table
 
 
 def best_stages(scores: pd.DataFrame, subset: str = "") -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """The Kumar study's figures (a) to (g), each a PNG and the CSV of exactly what it plots.
 
 (a) ``kumar_accuracy``: top-1 against best-stage PS (lpips), the upper frontier and the reference lines;
-(b) ``kumar_distances``: the same per distance (local, mean-pool, style); (c) ``kumar_sensitivity``: distortion
+(b) ``kumar_distances``: the same per distance (local, mean-pool, style), and calibrated LPIPS (``lpips_lin``, one
+PS a network over all its stages) when the study fits it; (c) ``kumar_sensitivity``: distortion
 sensitivity (relative margin on unanimous triplets) against PS; (d) ``kumar_depth``: PS per stage across depths;
 (e) ``kumar_subsets``: the "distortions" subsets against the "real algorithms" subsets; (f) ``kumar_versions``:
 one weights variant against another per architecture (V1 -> V2); (g) ``kumar_ceiling``: PS's dynamic range.
@@ -44,7 +45,8 @@ def _references(axis: plt.Axes, vertical: bool = False) -> None:
         (axis.axvline if vertical else axis.axhline)(value, color="grey", linestyle=style, linewidth=1, label=label)
 
 
-def _accuracy_panel(axis: plt.Axes, best: pd.DataFrame, title: str) -> pd.DataFrame:
+def _accuracy_panel(axis: plt.Axes, best: pd.DataFrame, title: str,
+                    ylabel: str = "best-stage PS (2AFC x 100)") -> pd.DataFrame:
     x, y = best["imagenet_top1"].to_numpy(float), best["ps"].to_numpy(float)
     axis.scatter(x, y, s=18)
     for _, row in best.iterrows():
@@ -52,7 +54,7 @@ def _accuracy_panel(axis: plt.Axes, best: pd.DataFrame, title: str) -> pd.DataFr
     frontier = upper_frontier(x, y) if len(best) else np.array([], dtype=int)
     axis.plot(x[frontier], y[frontier], color="C3", label="upper frontier")
     _references(axis)
-    axis.set(xlabel="ImageNet top-1 (%)", ylabel="best-stage PS (2AFC x 100)", title=title)
+    axis.set(xlabel="ImageNet top-1 (%)", ylabel=ylabel, title=title)
     return best.assign(on_frontier=np.isin(np.arange(len(best)), frontier))
 
 
@@ -73,9 +75,15 @@ def figure_accuracy(scores, models, sensitivity, ceiling, pair, depth_series, fo
 def figure_distances(scores, models, sensitivity, ceiling, pair, depth_series, folder, random) -> None:
     best = _with_meta(best_stages(scores), models)
     names = [d for d in DISTANCE_NAMES if d in set(best["distance"])]
-    figure, axes = plt.subplots(1, max(len(names), 1), figsize=(5 * max(len(names), 1), 4.5), squeeze=False)
+    # calibrated LPIPS has one PS per network (its channel weights span every map tap): the stage "all" rows
+    calibrated = _with_meta(scores[(scores["distance"] == "lpips_lin") & (scores["subset"] == "")], models)
+    panels = len(names) + (len(calibrated) > 0)
+    figure, axes = plt.subplots(1, max(panels, 1), figsize=(5 * max(panels, 1), 4.5), squeeze=False)
     frames = [_accuracy_panel(axis, best[best["distance"] == name].reset_index(drop=True),
                               f"(b) {DISTANCE_NAMES[name]}") for axis, name in zip(axes[0], names)]
+    if len(calibrated):
+        frames.append(_accuracy_panel(axes[0][len(names)], calibrated, "(b) calibrated (lpips_lin, all stages)",
+                                      ylabel="PS (2AFC x 100)"))
     axes[0][0].legend(fontsize=7)
     figure.suptitle("Best-stage PS per distance" + _note(random), fontsize=9)
     _save(figure, pd.concat(frames, ignore_index=True) if frames else best, folder, "kumar_distances")

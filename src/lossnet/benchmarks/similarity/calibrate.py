@@ -31,16 +31,22 @@ FORMAT = "lossnet-per-channel/1"
 
 def cache_per_channel(arch: str, weights: str | os.PathLike, prepared: str | os.PathLike,
                       output: str | os.PathLike, *, layers: str | Sequence[str] = "lpips", seed: int = 0,
-                      batch_size: int = 64, device: str = "auto") -> Path:
-    """Per-channel values (:func:`lossnet.calibration.per_channel`) of every 2AFC triplet of ``prepared``."""
-    network = LossNetwork(arch, layers, weights, normalize_input=True, seed=seed)
+                      batch_size: int = 64, device: str = "auto", input_size: int | None = None) -> Path:
+    """Per-channel values (:func:`lossnet.calibration.per_channel`) of every 2AFC triplet of ``prepared``.
+
+    ``input_size`` is :class:`~lossnet.network.LossNetwork`'s (the side the network runs at; None: the images as
+    they are); when given it is part of the backbone identity, as other features are another backbone's."""
+    network = LossNetwork(arch, layers, weights, normalize_input=True, seed=seed, input_size=input_size)
     features = feature_pass(network, resolve_device(device))
+    backbone = backbone_identity(arch, weights, seed)
+    if input_size is not None:
+        backbone["input_size"] = str(input_size)
     with torch.inference_mode(), h5py.File(prepared, "r") as source, atomic_output(output) as partial, \
             h5py.File(partial, "w") as cache:
         if "2afc" not in source:
             raise ValueError(f"{prepared} has no 2AFC triplets to calibrate on")
         cache.attrs.update({"format": FORMAT, "layers": json.dumps(list(network.layers)),
-                            "backbone": json.dumps(backbone_identity(arch, weights, seed)),
+                            "backbone": json.dumps(backbone),
                             "source": str(source.attrs.get("source", prepared)),
                             "part": str(source.attrs.get("part", "val"))})
         for subset, group in source["2afc"].items():
