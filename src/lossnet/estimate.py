@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .benchmarks.costs import (BENCHMARK_COSTS, MB, JobGroup, SectionCost, _archs, _bapps_counts, _bapps_mpx,
-                               bapps_is_generated, bapps_subset_counts, stl10_unlabeled)
+                               bapps_is_generated, bapps_subset_counts, calibration_triplets, stl10_unlabeled)
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (config.yaml, bench/, schemas/)
 STEP_TIMES = ROOT / "bench" / "step_times.csv"
@@ -88,6 +88,11 @@ def kumar_cost(config: dict) -> SectionCost:
     cost = SectionCost(work=f"{len(archs) * len(variants) * len(sizes)} classifier passes")
     cost.groups += [JobGroup("kumar_cache", len(variants), _bapps_mpx(config, size), "Mpx", arch, "total")
                     for arch in archs for size in sizes]
+    train = calibration_triplets(config)
+    if train:  # calibrated LPIPS per network: passes over 2afc/train and 2afc/val, then a fit on the CPU
+        triplets = _bapps_counts(config)[0]
+        cost.groups += [JobGroup("kumar_calibrate", len(variants), 3 * (train + triplets) * size * size / 1e6, "Mpx",
+                                 arch, "total") for arch in archs for size in sizes]
     cost.groups += [JobGroup("kumar_tables", 1, 1, "job"), JobGroup("kumar_figures", 1, 1, "job")]
     cost.cache_gb = len(archs) * len(variants) * len(sizes) * 0.005
     cost.data_gb = 0.0 if bapps_is_generated(config) else 0.1 * len(archs)  # ImageNet weights

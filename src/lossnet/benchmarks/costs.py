@@ -68,6 +68,18 @@ def _bapps_mpx(config: dict, side: int = 64) -> float:
     return (3 * triplets + 2 * pairs) * side * side / 1e6
 
 
+def calibration_triplets(config: dict) -> int:
+    """2AFC triplets of the calibration's train part (0 with calibration off): generated or BAPPS 2afc/train."""
+    sim = config["similarity"]
+    calibration = sim.get("calibration", {})
+    if not calibration.get("enabled"):
+        return 0
+    subsets = calibration.get("subsets", BAPPS_2AFC_TRAIN)
+    if sim.get("source") == "demo":
+        return calibration.get("n_train", 64) * len(subsets)
+    return sum(BAPPS_2AFC_TRAIN.get(s, 0) for s in subsets)
+
+
 def similarity_cost(config: dict) -> SectionCost:
     sim, archs, weights = config["similarity"], _archs(config), config["weights"]
     triplets, pairs = _bapps_counts(config)
@@ -79,12 +91,9 @@ def similarity_cost(config: dict) -> SectionCost:
     cost.groups.append(JobGroup("similarity_pixel", len(sim["pixel_distances"]), triplets + pairs, "samples"))
     cost.data_gb = 0.05 if sim.get("source") == "demo" else 6.5  # twoafc_val + jnd archives and extracted PNGs
     cost.cache_gb = len(archs) * per_arch * (triplets + pairs) * 2 * len(config["layers"]) * 3 * 4 / 1e9 + 0.01
-    calibration = sim.get("calibration", {})
-    if calibration.get("enabled"):
+    n_train = calibration_triplets(config)
+    if n_train:
         # a network pass over 2afc/train and one over 2afc/val per network; the fit reads the cache only
-        subsets = calibration.get("subsets", BAPPS_2AFC_TRAIN)
-        n_train = (calibration.get("n_train", 64) * len(subsets) if sim.get("source") == "demo"
-                   else sum(BAPPS_2AFC_TRAIN.get(s, 0) for s in subsets))
         mpx = 3 * (n_train + triplets) * 64 * 64 / 1e6 / 2  # a job's share of the train and val passes
         cost.groups += [JobGroup("calibration_cache", 2 * per_arch, mpx, "Mpx", arch, "L") for arch in archs]
         cost.groups.append(JobGroup("calibrate", len(archs) * per_arch, 1, "job"))
