@@ -25,10 +25,10 @@ def test_paper_config_plans_the_study(workdir):
     assert counts["similarity_score"] == 56
     assert counts["similarity_score_all_layers"] == 14
     assert counts["similarity_pixel"] == 3
-    # BAPPS twoafc_val and jnd; Set5 and Set14 HR images and BSDS300 (COCO: range reads in the prepare job);
-    # SVHN train, test, extra and STL-10
-    assert counts["download"] == 2 + (5 + 14 + 1) + 4
-    assert counts["extract"] == 2 + 1
+    # BAPPS twoafc_val, jnd and twoafc_train (calibrated LPIPS); Set5 and Set14 HR images and BSDS300 (COCO: range
+    # reads in the prepare job); SVHN train, test, extra and STL-10
+    assert counts["download"] == 3 + (5 + 14 + 1) + 4
+    assert counts["extract"] == 3 + 1  # the three BAPPS archives and STL-10
     # benchmark 2: 14 architectures x 4 layers x {x4, x8}, plus the pixel-MSE and bicubic references per scale
     assert counts["superres_train"] == 56 * 2
     assert counts["superres_train_pixel"] == counts["superres_bicubic"] == 2

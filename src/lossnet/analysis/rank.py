@@ -88,8 +88,11 @@ def ranked_distance(scores: pd.DataFrame, distance: str | None = None) -> str:
     if distance is not None:
         return distance
     networks = scores[_column(scores, "weights") != REFERENCE_WEIGHTS]  # references name their own distances
-    compared = sorted(set(_column(networks, "distance")) - {""})
-    return compared[0] if len(compared) == 1 else PRIMARY_DISTANCE
+    distances = _column(networks, "distance")
+    # the networks' rows of the benchmarks that compare features by a distance: one distance among them all (a row
+    # without one there does not say which it was)
+    compared = set(distances[networks["benchmark"].isin(set(networks.loc[distances != "", "benchmark"]))])
+    return compared.pop() if len(compared) == 1 else PRIMARY_DISTANCE
 
 
 def ranked_scores(scores: pd.DataFrame, distance: str | None = None) -> pd.DataFrame:
