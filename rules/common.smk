@@ -44,6 +44,9 @@ ARCH_ENTRIES = {(entry if isinstance(entry, str) else entry["name"]): entry for 
 DOWNLOADS = {}
 EXTRACTS = {}
 SCORE_FILES = {}
+# What a job that can use a GPU asks for: the machine's `gpu` (one at a time locally, profiles/default; a GPU each
+# on SLURM). With `device: cpu` (the demo) none does, so such jobs run side by side up to --cores.
+GPU = 0 if config["device"] == "cpu" else 1
 REPLICATE_FILES = {}
 TARGETS = {}
 

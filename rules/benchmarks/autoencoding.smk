@@ -94,7 +94,7 @@ rule autoencoder_train:
         ENV
     threads: AUTOENCODING["runtime"]["threads"]
     resources:
-        gpu=1,
+        gpu=GPU,
         mem_mb=lambda wildcards, attempt: 32000 * attempt,
         runtime=lambda wildcards, attempt: 720 * attempt,
     params:

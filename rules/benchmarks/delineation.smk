@@ -80,7 +80,7 @@ rule delineation_train:
         ENV
     threads: DELINEATION["runtime"]["threads"]
     resources:
-        gpu=1,
+        gpu=GPU,
         mem_mb=lambda wildcards, attempt: 16000 * attempt,
         runtime=lambda wildcards, attempt: 480 * attempt,
     params:

@@ -85,7 +85,7 @@ rule similarity_cache:
         ENV
     threads: SIMILARITY["runtime"]["threads"]
     resources:
-        gpu=1,
+        gpu=GPU,
         mem_mb=lambda wildcards, attempt: 16000 * attempt,
         runtime=lambda wildcards, attempt: 120 * attempt,
     params:
@@ -142,7 +142,7 @@ rule similarity_pixel:
     conda:
         ENV
     resources:
-        gpu=1,
+        gpu=GPU,
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,
     params:
@@ -223,7 +223,7 @@ rule calibration_cache:
         ENV
     threads: SIMILARITY["runtime"]["threads"]
     resources:
-        gpu=1,
+        gpu=GPU,
         mem_mb=lambda wildcards, attempt: 16000 * attempt,
         runtime=lambda wildcards, attempt: 120 * attempt,
     params:

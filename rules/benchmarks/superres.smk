@@ -159,7 +159,7 @@ rule superres_train:
         ENV
     threads: SUPERRES["runtime"]["threads"]
     resources:
-        gpu=1,
+        gpu=GPU,
         mem_mb=lambda wildcards, attempt: 16000 * attempt,
         runtime=lambda wildcards, attempt: 720 * attempt,
     params:

@@ -27,7 +27,7 @@ rule clustering:
         ENV
     threads: CLUSTERING["runtime"]["threads"]
     resources:
-        gpu=1,
+        gpu=GPU,
         runtime=lambda wildcards, attempt: 120 * attempt,
     params:
         settings={key: value for key, value in CLUSTERING.items() if key not in ("runtime", "data")},

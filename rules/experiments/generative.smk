@@ -46,7 +46,7 @@ rule generative_train:
         ENV
     threads: GENERATIVE["runtime"]["threads"]
     resources:
-        gpu=1,
+        gpu=GPU,
         mem_mb=lambda wildcards, attempt: 16000 * attempt,
         runtime=lambda wildcards, attempt: 720 * attempt,
     params:
@@ -85,7 +85,7 @@ rule generative_matrix:
     conda:
         ENV
     resources:
-        gpu=1,
+        gpu=GPU,
         runtime=lambda wildcards, attempt: 60 * attempt,
     params:
         labels=[f"{model} / {loss}" for model, loss in GEN_RUNS],

@@ -25,7 +25,7 @@ rule image_mean:
     conda:
         ENV
     resources:
-        gpu=1,
+        gpu=GPU,
         runtime=lambda wildcards, attempt: 60 * attempt,
     params:
         settings={key: value for key, value in IMAGE_MEAN.items() if key != "networks"},

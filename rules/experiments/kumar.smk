@@ -42,7 +42,7 @@ rule kumar_cache:
         ENV
     threads: KUMAR["runtime"]["threads"]
     resources:
-        gpu=1,
+        gpu=GPU,
         mem_mb=lambda wildcards, attempt: 16000 * attempt,
         runtime=lambda wildcards, attempt: 60 * attempt,
     params:
@@ -65,7 +65,7 @@ rule kumar_calibrate:
         ENV
     threads: KUMAR["runtime"]["threads"]
     resources:
-        gpu=1,
+        gpu=GPU,
         mem_mb=lambda wildcards, attempt: 16000 * attempt,
         runtime=lambda wildcards, attempt: 120 * attempt,
     params:

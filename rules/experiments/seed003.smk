@@ -56,7 +56,7 @@ rule seed003_2afc:
     conda:
         ENV
     resources:
-        gpu=1,
+        gpu=GPU,
         runtime=lambda wildcards, attempt: 120 * attempt,
     params:
         settings={key: SEED003[key] for key in ("vgg_weights", "alexnet_weights", "n_seeds", "weights_sources")},
@@ -82,7 +82,7 @@ rule seed003_image_mean:
     conda:
         ENV
     resources:
-        gpu=1,
+        gpu=GPU,
         runtime=lambda wildcards, attempt: 120 * attempt,
     params:
         settings=SEED003["image_mean"],

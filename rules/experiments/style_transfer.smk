@@ -36,7 +36,7 @@ rule style_transfer:
         ENV
     threads: STYLE["runtime"]["threads"]
     resources:
-        gpu=1,
+        gpu=GPU,
         runtime=lambda wildcards, attempt: 120 * attempt,
     params:
         settings={key: value for key, value in STYLE.items() if key != "runtime"},
