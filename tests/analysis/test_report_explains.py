@@ -56,3 +56,13 @@ def test_mflops_axis_is_log_scale_and_figure5_is_labelled_for_random_weights():
     random = scores.assign(weights="random")
     assert "Random weights" in figures.fig5_imagenet(random, attributes).get_suptitle()
     assert figures.fig5_imagenet(scores, attributes).get_suptitle() == ""
+
+
+def test_calibrated_lpips_is_explained_where_its_column_is():
+    from lossnet.analysis.report import _table_note, split_wide
+
+    distances = pd.DataFrame({"weights": ["random"], "arch": ["alexnet"], "layer": ["all"], "2afc_lpips": [0.73],
+                              "2afc_lpips_lin": [0.74], "jnd_lpips": [0.3]})
+    parts = split_wide(distances, ["weights", "arch", "layer"])
+    assert "calibrated LPIPS" in _table_note("distances", parts["2afc"])
+    assert _table_note("distances", parts["jnd"]) == "" and _table_note("sensitivity", parts["2afc"]) == ""

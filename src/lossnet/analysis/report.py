@@ -68,6 +68,17 @@ TABLE_TITLES = {
     "sensitivity": "Distortion sensitivity: how far each layer's distance moves per distortion (benchmark 1)",
     "image_mean": "Perceptual image mean: each mean's own objective at the pixel mean and after optimisation",
 }
+# What a reader needs beside a table's title, in the caption of each part that has the column it explains.
+TABLE_NOTES = {
+    "distances": ("lpips_lin", "lpips_lin is calibrated LPIPS: channel weights fitted on BAPPS 2afc/train, 2AFC of "
+                  "the layers together (row 'all', beside the unweighted lpips of that row). Fitted on a few hundred "
+                  "generated triplets, as in the offline demo, it need not beat the unweighted sum."),
+}
+
+
+def _table_note(name: str, frame: pd.DataFrame) -> str:
+    column, note = TABLE_NOTES.get(name, ("", ""))
+    return note if column and column in map(str, frame.columns) else ""
 # Where a figure goes in a weights section (beside which table); a benchmark's own figures by their kind.
 FIGURE_PLACES = {"heatmap": "best", "fig2_layers": "layers", "fig5_imagenet": "correlations"}
 KIND_PLACES = {"layer_boxes": "layers", "flops_scatter": "correlations"}
@@ -436,7 +447,8 @@ def build_report(rankings: pd.DataFrame, best: pd.DataFrame, summary: pd.DataFra
         page.section(1, TABLE_TITLES.get(name, name.replace("_", " ")))
         keys = [c for c in frame.columns if c in (*SORT_KEYS, "label")]
         parts = [page.table(_display_names(in_layer_order(part)), (f"{group}: " if group else "")
-                            + TABLE_TITLES.get(name, name.replace("_", " ")) + ".", f"{name}.csv", digits=4)
+                            + TABLE_TITLES.get(name, name.replace("_", " ")) + ". " + _table_note(name, part),
+                            f"{name}.csv", digits=4)
                  for group, part in split_wide(frame, keys).items()]
         page.pair(parts, [page.figure(p, CAPTIONS.get(p.stem, p.stem)) for p in images if p.stem == name])
     others = [p for p in images if p.stem not in (tables or {})]

@@ -6,7 +6,7 @@ import lossnet
 from lossnet.benchmarks.similarity import calibrate as bapps_calibration
 from lossnet.benchmarks.similarity.data import prepare
 from lossnet.benchmarks.similarity.demo import make_bapps
-from lossnet.calibration import Schedule, load_calibration, per_channel
+from lossnet.calibration import Schedule, load_calibration
 from lossnet.cli import main
 
 
